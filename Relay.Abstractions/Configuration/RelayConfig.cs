@@ -1,0 +1,18 @@
+namespace Relay.Configuration;
+
+/// <summary>
+/// Relay's whole configuration, read from the <c>Relay</c> section (appsettings.json, <c>Relay__…</c>
+/// environment variables, <c>--Relay:…=</c> arguments) and validated all at once.
+/// </summary>
+public sealed record RelayConfig
+{
+    /// <summary>The configuration section name.</summary>
+    public const string SectionName = "Relay";
+
+    /// <summary>Gets the RTSP server settings.</summary>
+    public RtspServerConfig Rtsp { get; init; } = new();
+
+    /// <summary>Gets the streams, by name (case-insensitive). The name is the RTSP path: <c>rtsp://host:8554/{name}</c>.</summary>
+    public IReadOnlyDictionary<string, StreamConfig> Streams { get; init; } =
+        new Dictionary<string, StreamConfig>(StringComparer.OrdinalIgnoreCase);
+}

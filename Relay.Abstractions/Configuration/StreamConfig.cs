@@ -1,0 +1,57 @@
+namespace Relay.Configuration;
+
+/// <summary>One stream (<c>Relay:Streams:{name}</c>): where its media comes from and how it is served.</summary>
+public sealed record StreamConfig
+{
+    /// <summary>Gets the stream's name, which is its path: <c>rtsp://host:8554/{Name}</c>.</summary>
+    public required string Name { get; init; }
+
+    /// <summary>
+    /// Gets the source URI: <c>rtsp://[user:pass@]host[:port]/path</c>, <c>rtsps://…</c>, or
+    /// <c>test:pattern=smpte&amp;size=1280x720&amp;fps=25&amp;bitrate=2000&amp;gop=25</c>.
+    /// Credentials in it never appear in logs, API responses, metrics or pages.
+    /// </summary>
+    public required Uri Source { get; init; }
+
+    /// <summary>Gets how RTP is pulled from an RTSP camera. <value>The default value is <see cref="SourceTransport.Tcp"/>.</value></summary>
+    public SourceTransport Transport { get; init; } = SourceTransport.Tcp;
+
+    /// <summary>Gets where a new reader starts. <value>The default value is <see cref="StartAt.Keyframe"/>.</value></summary>
+    public StartAt StartAt { get; init; } = StartAt.Keyframe;
+
+    /// <summary>Gets a value indicating whether the camera is pulled only while someone reads. <value>The default value is false.</value></summary>
+    public bool OnDemand { get; init; }
+
+    /// <summary>Gets how long an on-demand stream keeps pulling after its last reader left. <value>The default value is 10 s.</value></summary>
+    public TimeSpan IdleTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Gets how long one connection attempt may take until media flows. <value>The default value is 10 s.</value></summary>
+    public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Gets how long an online source may send nothing before it is reconnected. <value>The default value is 5 s.</value></summary>
+    public TimeSpan StallTimeout { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Gets the jitter-buffer latency for RTSP cameras (reordering window). <value>The default value is 200 ms.</value></summary>
+    public TimeSpan Latency { get; init; } = TimeSpan.FromMilliseconds(200);
+
+    /// <summary>Gets the first delay between reconnect attempts. <value>The default value is 0.5 s.</value></summary>
+    public TimeSpan RetryDelay { get; init; } = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>Gets the longest delay between reconnect attempts. <value>The default value is 30 s.</value></summary>
+    public TimeSpan MaxRetryDelay { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Gets the largest GOP cache in bytes; a longer GOP is not cached. <value>The default value is 16 MiB.</value></summary>
+    public int GopCacheMaxBytes { get; init; } = 16 * 1024 * 1024;
+
+    /// <summary>Gets the longest GOP cache; a longer GOP is not cached. <value>The default value is 10 s.</value></summary>
+    public TimeSpan GopCacheMaxDuration { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Gets the most bytes queued for one reader before it skips to the next keyframe. <value>The default value is 8 MiB.</value></summary>
+    public int ReaderQueueMaxBytes { get; init; } = 8 * 1024 * 1024;
+
+    /// <summary>Gets the most frames queued for one reader before it skips to the next keyframe. <value>The default value is 1024.</value></summary>
+    public int ReaderQueueMaxFrames { get; init; } = 1024;
+
+    /// <summary>Gets how long a reader may stay stuck with a full queue before it is disconnected. <value>The default value is 10 s.</value></summary>
+    public TimeSpan ReaderStallTimeout { get; init; } = TimeSpan.FromSeconds(10);
+}

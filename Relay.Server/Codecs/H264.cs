@@ -1,0 +1,139 @@
+namespace Relay.Server.Codecs;
+
+/// <summary>H.264 bitstream facts Relay needs: NAL unit types and the SPS fields for the SDP and the status.</summary>
+internal static class H264
+{
+    public const int NalSlice = 1;
+    public const int NalIdr = 5;
+    public const int NalSei = 6;
+    public const int NalSps = 7;
+    public const int NalPps = 8;
+    public const int NalAud = 9;
+    public const int NalStapA = 24;
+    public const int NalFuA = 28;
+
+    /// <summary>Gets the NAL unit type of a unit's first byte.</summary>
+    public static int NalType(byte header) => header & 0x1F;
+
+    /// <summary>Parses a sequence parameter set (ITU-T H.264 §7.3.2.1.1), NAL header included.</summary>
+    /// <exception cref="FormatException">The SPS is not an SPS or is truncated.</exception>
+    public static SequenceParameterSet ParseSps(ReadOnlySpan<byte> nal)
+    {
+        if (nal.Length < 4 || NalType(nal[0]) != NalSps)
+        {
+            throw new FormatException("Not an H.264 SPS.");
+        }
+
+        var r = new BitReader(nal[1..]);
+        var profileIdc = (int)r.ReadBits(8);
+        var constraints = (int)r.ReadBits(8);
+        var levelIdc = (int)r.ReadBits(8);
+        r.ReadUe(); // seq_parameter_set_id
+
+        var chromaFormatIdc = 1;
+        var separateColourPlane = false;
+        if (profileIdc is 100 or 110 or 122 or 244 or 44 or 83 or 86 or 118 or 128 or 138 or 139 or 134 or 135)
+        {
+            chromaFormatIdc = (int)r.ReadUe();
+            if (chromaFormatIdc == 3)
+            {
+                separateColourPlane = r.ReadBit();
+            }
+
+            r.ReadUe(); // bit_depth_luma_minus8
+            r.ReadUe(); // bit_depth_chroma_minus8
+            r.ReadBit(); // qpprime_y_zero_transform_bypass_flag
+            if (r.ReadBit())
+            {
+                // seq_scaling_matrix_present_flag: skip the scaling lists (§7.3.2.1.1.1).
+                var lists = chromaFormatIdc != 3 ? 8 : 12;
+                for (var i = 0; i < lists; i++)
+                {
+                    if (r.ReadBit())
+                    {
+                        SkipScalingList(ref r, i < 6 ? 16 : 64);
+                    }
+                }
+            }
+        }
+
+        r.ReadUe(); // log2_max_frame_num_minus4
+        var picOrderCntType = r.ReadUe();
+        if (picOrderCntType == 0)
+        {
+            r.ReadUe(); // log2_max_pic_order_cnt_lsb_minus4
+        }
+        else if (picOrderCntType == 1)
+        {
+            r.ReadBit(); // delta_pic_order_always_zero_flag
+            r.ReadSe(); // offset_for_non_ref_pic
+            r.ReadSe(); // offset_for_top_to_bottom_field
+            var cycle = r.ReadUe();
+            for (var i = 0; i < cycle; i++)
+            {
+                r.ReadSe();
+            }
+        }
+
+        r.ReadUe(); // max_num_ref_frames
+        r.ReadBit(); // gaps_in_frame_num_value_allowed_flag
+        var widthInMbs = (int)r.ReadUe() + 1;
+        var heightInMapUnits = (int)r.ReadUe() + 1;
+        var frameMbsOnly = r.ReadBit();
+        if (!frameMbsOnly)
+        {
+            r.ReadBit(); // mb_adaptive_frame_field_flag
+        }
+
+        r.ReadBit(); // direct_8x8_inference_flag
+        int cropLeft = 0, cropRight = 0, cropTop = 0, cropBottom = 0;
+        if (r.ReadBit())
+        {
+            cropLeft = (int)r.ReadUe();
+            cropRight = (int)r.ReadUe();
+            cropTop = (int)r.ReadUe();
+            cropBottom = (int)r.ReadUe();
+        }
+
+        // Table 6-1 and equations 7-19 .. 7-22.
+        var chromaArrayType = separateColourPlane ? 0 : chromaFormatIdc;
+        var subWidthC = chromaFormatIdc == 3 ? 1 : 2;
+        var subHeightC = chromaFormatIdc == 1 ? 2 : 1;
+        var cropUnitX = chromaArrayType == 0 ? 1 : subWidthC;
+        var cropUnitY = (chromaArrayType == 0 ? 1 : subHeightC) * (frameMbsOnly ? 1 : 2);
+        var width = (widthInMbs * 16) - (cropUnitX * (cropLeft + cropRight));
+        var height = ((frameMbsOnly ? 1 : 2) * heightInMapUnits * 16) - (cropUnitY * (cropTop + cropBottom));
+        if (width <= 0 || height <= 0)
+        {
+            throw new FormatException("H.264 SPS has an empty picture.");
+        }
+
+        return new SequenceParameterSet(profileIdc, constraints, levelIdc, width, height);
+    }
+
+    private static void SkipScalingList(ref BitReader r, int size)
+    {
+        int last = 8, next = 8;
+        for (var j = 0; j < size; j++)
+        {
+            if (next != 0)
+            {
+                next = (last + r.ReadSe() + 256) % 256;
+            }
+
+            last = next == 0 ? last : next;
+        }
+    }
+
+    /// <summary>The SPS fields Relay uses.</summary>
+    /// <param name="ProfileIdc">profile_idc.</param>
+    /// <param name="Constraints">The constraint_set flags byte.</param>
+    /// <param name="LevelIdc">level_idc.</param>
+    /// <param name="Width">Cropped picture width.</param>
+    /// <param name="Height">Cropped picture height.</param>
+    internal readonly record struct SequenceParameterSet(int ProfileIdc, int Constraints, int LevelIdc, int Width, int Height)
+    {
+        /// <summary>Gets the RFC 6184 profile-level-id (six hex digits).</summary>
+        public string ProfileLevelId => $"{ProfileIdc:X2}{Constraints:X2}{LevelIdc:X2}";
+    }
+}

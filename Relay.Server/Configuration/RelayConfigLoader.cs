@@ -1,0 +1,296 @@
+using System.Globalization;
+using System.Net;
+using System.Text.RegularExpressions;
+using Microsoft.Extensions.Configuration;
+using Relay.Configuration;
+using Relay.Server.Sources;
+
+namespace Relay.Server.Configuration;
+
+/// <summary>
+/// Reads and validates the <c>Relay</c> configuration section all at once: every problem is reported, each
+/// with the key it is about, and nothing is half-applied. Used at start-up (a bad file stops the process)
+/// and for reloads (a bad reload keeps the last good configuration).
+/// </summary>
+internal static partial class RelayConfigLoader
+{
+    private static readonly string[] StreamKeys =
+    [
+        "Source", "Transport", "StartAt", "OnDemand", "IdleTimeout", "ConnectTimeout", "StallTimeout", "Latency", "RetryDelay",
+        "MaxRetryDelay", "GopCacheMaxBytes", "GopCacheMaxDuration", "ReaderQueueMaxBytes", "ReaderQueueMaxFrames", "ReaderStallTimeout",
+    ];
+
+    private static readonly string[] RtspKeys =
+        ["Address", "Port", "RtpPort", "RtcpPort", "SessionTimeout", "DescribeTimeout", "Mtu", "MaxRequestBytes", "MaxConnections"];
+
+    /// <summary>Reads the <c>Relay</c> section of <paramref name="configuration"/>.</summary>
+    /// <returns>The configuration when valid, and every error found (each prefixed by its key).</returns>
+    public static (RelayConfig? Config, IReadOnlyList<string> Errors) Load(IConfiguration configuration)
+    {
+        var errors = new List<string>();
+        var section = configuration.GetSection(RelayConfig.SectionName);
+        var rtsp = ReadRtsp(section.GetSection("Rtsp"), errors);
+        var streams = new Dictionary<string, StreamConfig>(StringComparer.OrdinalIgnoreCase);
+        var seen = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+        foreach (var child in section.GetSection("Streams").GetChildren())
+        {
+            var path = child.Path;
+            var name = child.Key.Trim('/');
+            if (!IsValidName(name))
+            {
+                errors.Add($"{path}: stream name '{child.Key}' is not a valid path (letters, digits, '-', '_', '.', '~' and '/' between segments, at most 200 characters)");
+                continue;
+            }
+
+            if (seen.TryGetValue(name, out var other))
+            {
+                errors.Add($"{path}: duplicate stream name '{name}' (also defined as '{other}')");
+                continue;
+            }
+
+            seen[name] = child.Key;
+            var stream = ReadStream(name, child, errors);
+            if (stream is not null)
+            {
+                streams[name] = stream;
+            }
+        }
+
+        return errors.Count > 0 ? (null, errors) : (new RelayConfig { Rtsp = rtsp, Streams = streams }, errors);
+    }
+
+    /// <summary>Validates one stream's settings given as key/value pairs (as the API will receive them).</summary>
+    public static (StreamConfig? Config, IReadOnlyList<string> Errors) LoadStream(string name, IConfigurationSection section)
+    {
+        var errors = new List<string>();
+        if (!IsValidName(name.Trim('/')))
+        {
+            errors.Add($"stream name '{name}' is not a valid path");
+            return (null, errors);
+        }
+
+        var config = ReadStream(name.Trim('/'), section, errors);
+        return (errors.Count > 0 ? null : config, errors);
+    }
+
+    private static bool IsValidName(string name) =>
+        name.Length is > 0 and <= 200 && NamePattern().IsMatch(name) && !name.Split('/').Any(s => s is "" or "." or "..");
+
+    [GeneratedRegex("^[A-Za-z0-9._~/-]+$")]
+    private static partial Regex NamePattern();
+
+    private static RtspServerConfig ReadRtsp(IConfigurationSection section, List<string> errors)
+    {
+        var defaults = new RtspServerConfig();
+        var reader = new SectionReader(section, errors);
+        reader.RejectUnknown(RtspKeys);
+        var address = reader.String("Address") ?? defaults.Address;
+        if (!IPAddress.TryParse(address, out _) && !string.Equals(address, "localhost", StringComparison.OrdinalIgnoreCase))
+        {
+            errors.Add($"{section.Path}:Address: '{address}' is not an IP address");
+        }
+
+        var config = new RtspServerConfig
+        {
+            Address = address,
+            Port = reader.Int("Port", 0, 65535) ?? defaults.Port,
+            RtpPort = reader.Int("RtpPort", 0, 65535) ?? defaults.RtpPort,
+            RtcpPort = reader.Int("RtcpPort", 0, 65535) ?? defaults.RtcpPort,
+            SessionTimeout = reader.Duration("SessionTimeout") ?? defaults.SessionTimeout,
+            DescribeTimeout = reader.Duration("DescribeTimeout") ?? defaults.DescribeTimeout,
+            Mtu = reader.Int("Mtu", 300, 65000) ?? defaults.Mtu,
+            MaxRequestBytes = reader.Int("MaxRequestBytes", 1024, 1024 * 1024) ?? defaults.MaxRequestBytes,
+            MaxConnections = reader.Int("MaxConnections", 1, 1_000_000) ?? defaults.MaxConnections,
+        };
+        if (config.RtpPort != 0 && config.RtpPort == config.RtcpPort)
+        {
+            errors.Add($"{section.Path}:RtcpPort: must differ from RtpPort ({config.RtpPort})");
+        }
+
+        if (config.Port != 0 && (config.Port == config.RtpPort || config.Port == config.RtcpPort))
+        {
+            // Not an error for the OS (TCP and UDP), but almost always a typo.
+            errors.Add($"{section.Path}:Port: {config.Port} is also used as an RTP/RTCP port");
+        }
+
+        return config;
+    }
+
+    private static StreamConfig? ReadStream(string name, IConfigurationSection section, List<string> errors)
+    {
+        var defaults = new StreamConfig { Name = name, Source = new Uri("test:") };
+        var reader = new SectionReader(section, errors);
+
+        // Shorthand: Relay:Streams:cam1=rtsp://… sets only the source.
+        var sourceText = section.Value is { Length: > 0 } shorthand && !section.GetChildren().Any() ? shorthand : reader.String("Source");
+        if (section.Value is null)
+        {
+            reader.RejectUnknown(StreamKeys);
+        }
+
+        var source = ParseSource(section.Path, sourceText, errors);
+        var config = new StreamConfig
+        {
+            Name = name,
+            Source = source ?? defaults.Source,
+            Transport = reader.Enum("Transport", defaults.Transport),
+            StartAt = reader.Enum("StartAt", defaults.StartAt),
+            OnDemand = reader.Bool("OnDemand") ?? defaults.OnDemand,
+            IdleTimeout = reader.Duration("IdleTimeout") ?? defaults.IdleTimeout,
+            ConnectTimeout = reader.Duration("ConnectTimeout") ?? defaults.ConnectTimeout,
+            StallTimeout = reader.Duration("StallTimeout") ?? defaults.StallTimeout,
+            Latency = reader.Duration("Latency", allowZero: true) ?? defaults.Latency,
+            RetryDelay = reader.Duration("RetryDelay") ?? defaults.RetryDelay,
+            MaxRetryDelay = reader.Duration("MaxRetryDelay") ?? defaults.MaxRetryDelay,
+            GopCacheMaxBytes = reader.Int("GopCacheMaxBytes", 0, int.MaxValue) ?? defaults.GopCacheMaxBytes,
+            GopCacheMaxDuration = reader.Duration("GopCacheMaxDuration", allowZero: true) ?? defaults.GopCacheMaxDuration,
+            ReaderQueueMaxBytes = reader.Int("ReaderQueueMaxBytes", 64 * 1024, int.MaxValue) ?? defaults.ReaderQueueMaxBytes,
+            ReaderQueueMaxFrames = reader.Int("ReaderQueueMaxFrames", 16, 1_000_000) ?? defaults.ReaderQueueMaxFrames,
+            ReaderStallTimeout = reader.Duration("ReaderStallTimeout") ?? defaults.ReaderStallTimeout,
+        };
+        if (config.MaxRetryDelay < config.RetryDelay)
+        {
+            errors.Add($"{section.Path}:MaxRetryDelay: must not be shorter than RetryDelay");
+        }
+
+        return source is null ? null : config;
+    }
+
+    private static Uri? ParseSource(string path, string? text, List<string> errors)
+    {
+        if (string.IsNullOrWhiteSpace(text))
+        {
+            errors.Add($"{path}:Source: is required (rtsp://…, rtsps://… or test:…)");
+            return null;
+        }
+
+        if (!Uri.TryCreate(text.Trim(), UriKind.Absolute, out var uri))
+        {
+            errors.Add($"{path}:Source: '{Redacted(text)}' is not a valid URI");
+            return null;
+        }
+
+        var scheme = uri.Scheme.ToLowerInvariant();
+        if (!SourceFactory.Schemes.Contains(scheme))
+        {
+            errors.Add($"{path}:Source: scheme '{uri.Scheme}' is not supported (use rtsp, rtsps or test)");
+            return null;
+        }
+
+        if (scheme is "rtsp" or "rtsps" && string.IsNullOrEmpty(uri.Host))
+        {
+            errors.Add($"{path}:Source: '{SourceUri.Redact(uri)}' has no host");
+            return null;
+        }
+
+        if (scheme == "test")
+        {
+            var (_, testErrors) = TestPatternOptions.Parse(uri);
+            foreach (var error in testErrors)
+            {
+                errors.Add($"{path}:Source: {error}");
+            }
+
+            if (testErrors.Count > 0)
+            {
+                return null;
+            }
+        }
+
+        return uri;
+    }
+
+    private static string Redacted(string text)
+    {
+        // An invalid URI may still carry a password; keep only what precedes any '@'.
+        var at = text.LastIndexOf('@');
+        var scheme = text.IndexOf("://", StringComparison.Ordinal);
+        return at > 0 && scheme >= 0 && at > scheme ? $"{text[..(scheme + 3)]}***@{text[(at + 1)..]}" : text;
+    }
+
+    /// <summary>Reads typed values from one section, recording an error per bad value.</summary>
+    private sealed class SectionReader(IConfigurationSection section, List<string> errors)
+    {
+        public string? String(string key) => section[key] is { Length: > 0 } v ? v : null;
+
+        public void RejectUnknown(string[] known)
+        {
+            foreach (var child in section.GetChildren())
+            {
+                if (!known.Contains(child.Key, StringComparer.OrdinalIgnoreCase))
+                {
+                    errors.Add($"{child.Path}: unknown setting (known: {string.Join(", ", known)})");
+                }
+            }
+        }
+
+        public int? Int(string key, int min, int max)
+        {
+            var text = String(key);
+            if (text is null)
+            {
+                return null;
+            }
+
+            if (int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var value) && value >= min && value <= max)
+            {
+                return value;
+            }
+
+            errors.Add($"{section.Path}:{key}: '{text}' must be a whole number from {min} to {max}");
+            return null;
+        }
+
+        public bool? Bool(string key)
+        {
+            var text = String(key);
+            if (text is null)
+            {
+                return null;
+            }
+
+            if (bool.TryParse(text, out var value))
+            {
+                return value;
+            }
+
+            errors.Add($"{section.Path}:{key}: '{text}' must be true or false");
+            return null;
+        }
+
+        public TEnum Enum<TEnum>(string key, TEnum fallback)
+            where TEnum : struct, Enum
+        {
+            var text = String(key);
+            if (text is null)
+            {
+                return fallback;
+            }
+
+            if (System.Enum.TryParse<TEnum>(text, ignoreCase: true, out var value) && System.Enum.IsDefined(value) && !int.TryParse(text, out _))
+            {
+                return value;
+            }
+
+            errors.Add($"{section.Path}:{key}: '{text}' must be one of {string.Join(", ", System.Enum.GetNames<TEnum>().Select(n => n.ToLowerInvariant()))}");
+            return fallback;
+        }
+
+        public TimeSpan? Duration(string key, bool allowZero = false)
+        {
+            var text = String(key);
+            if (text is null)
+            {
+                return null;
+            }
+
+            if (DurationParser.TryParse(text, out var value) && (value > TimeSpan.Zero || (allowZero && value == TimeSpan.Zero)) && value <= TimeSpan.FromDays(1))
+            {
+                return value;
+            }
+
+            errors.Add($"{section.Path}:{key}: '{text}' must be a duration such as 500ms, 5s, 2m or 00:00:05{(allowZero ? string.Empty : ", above zero")}");
+            return null;
+        }
+    }
+}

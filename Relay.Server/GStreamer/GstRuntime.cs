@@ -1,0 +1,64 @@
+using Relay.Server.Interop;
+
+namespace Relay.Server.GStreamer;
+
+/// <summary>
+/// The process-wide GStreamer runtime: gst_init exactly once, and the one GLib main-loop thread.
+/// GStreamer cannot be initialised again after gst_deinit, so it is never de-initialised.
+/// </summary>
+internal static class GstRuntime
+{
+    private static readonly Lazy<string> s_version = new(Initialize, LazyThreadSafetyMode.ExecutionAndPublication);
+    private static readonly Lazy<GLibMainLoop> s_mainLoop = new(
+        () =>
+        {
+            EnsureInitialized();
+            return new GLibMainLoop("glib-main");
+        },
+        LazyThreadSafetyMode.ExecutionAndPublication);
+
+    /// <summary>Gets GStreamer's version string, initialising it if needed.</summary>
+    public static string Version => s_version.Value;
+
+    /// <summary>Gets the process's GLib main loop (started on first use).</summary>
+    public static GLibMainLoop MainLoop => s_mainLoop.Value;
+
+    /// <summary>Initialises GStreamer once; later calls return at once.</summary>
+    /// <exception cref="GstException">GStreamer is missing or failed to initialise.</exception>
+    public static void EnsureInitialized() => _ = s_version.Value;
+
+    /// <summary>Tells whether an element factory (a plugin feature) is installed.</summary>
+    /// <param name="factoryName">For example <c>rtspsrc</c> or <c>x264enc</c>.</param>
+    /// <returns>True when the element can be created.</returns>
+    public static bool HasElement(string factoryName)
+    {
+        EnsureInitialized();
+        var factory = Gst.gst_element_factory_find(factoryName);
+        if (factory == IntPtr.Zero)
+        {
+            return false;
+        }
+
+        Gst.gst_object_unref(factory);
+        return true;
+    }
+
+    private static string Initialize()
+    {
+        try
+        {
+            if (!Gst.gst_init_check(IntPtr.Zero, IntPtr.Zero, out var error))
+            {
+                throw GstException.FromGError(error, "GStreamer failed to initialise");
+            }
+
+            return GLib.TakeString(Gst.gst_version_string()) ?? "GStreamer";
+        }
+        catch (DllNotFoundException e)
+        {
+            throw new GstException(
+                "GStreamer 1.x is not installed (libgstreamer-1.0.so.0 not found). On Debian: apt-get install gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly",
+                e);
+        }
+    }
+}

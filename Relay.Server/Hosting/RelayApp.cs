@@ -1,0 +1,171 @@
+using System.IO;
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Relay.Configuration;
+using Relay.Server.Configuration;
+using Relay.Server.GStreamer;
+using Relay.Server.Sources;
+
+namespace Relay.Server.Hosting;
+
+/// <summary>Composition of the relay: configuration, services, Kestrel endpoints. Used by Program and by tests.</summary>
+internal static partial class RelayApp
+{
+    /// <summary>Builds the relay. Throws <see cref="RelayConfigurationException"/> listing every configuration problem.</summary>
+    /// <param name="args">Command-line arguments (<c>--Relay:…=</c>, <c>--urls</c>).</param>
+    /// <param name="configure">Test hook: more configuration or services before the app is built.</param>
+    public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
+    {
+        WebApplicationBuilder builder;
+        try
+        {
+            builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
+            AddConfigFile(builder);
+        }
+        catch (Exception e) when (e is FormatException or System.IO.InvalidDataException or JsonException)
+        {
+            throw new RelayConfigurationException([DescribeLoadFailure(e)]);
+        }
+
+        builder.Logging.AddSimpleConsole(o =>
+        {
+            o.SingleLine = true;
+            o.TimestampFormat = "HH:mm:ss.fff ";
+            o.IncludeScopes = false;
+        });
+        configure?.Invoke(builder);
+        var (config, errors) = RelayConfigLoader.Load(builder.Configuration);
+        if (config is null)
+        {
+            throw new RelayConfigurationException(errors);
+        }
+
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(10));
+        builder.Services.AddSingleton(config);
+        builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton<ISourceFactory, SourceFactory>();
+        builder.Services.AddSingleton<StreamManager>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<StreamManager>());
+
+        var app = builder.Build();
+        var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Relay.GStreamer");
+        NativeCallbacks.Failed += e => Log.NativeCallbackFailed(logger, e);
+        app.MapGet("/healthz", () => Results.Text("ok"));
+        return app;
+    }
+
+    /// <summary>Runs the relay until SIGTERM/Ctrl-C; returns the process exit code.</summary>
+    public static async Task<int> RunAsync(string[] args)
+    {
+        WebApplication app;
+        try
+        {
+            app = Build(args);
+        }
+        catch (RelayConfigurationException e)
+        {
+            await Console.Error.WriteLineAsync(e.Message);
+            return 2;
+        }
+
+        try
+        {
+            await app.RunAsync();
+            return 0;
+        }
+        catch (GstException e)
+        {
+            await Console.Error.WriteLineAsync($"Relay cannot start: {e.Message}");
+            return 3;
+        }
+    }
+
+    /// <summary>
+    /// Adds the file named by <c>--config=PATH</c> (or <c>RELAY_CONFIG_FILE</c>) above appsettings.json and below
+    /// environment variables and arguments, so those can still override single values.
+    /// </summary>
+    private static void AddConfigFile(WebApplicationBuilder builder)
+    {
+        var path = builder.Configuration["config"] ?? Environment.GetEnvironmentVariable("RELAY_CONFIG_FILE");
+        if (string.IsNullOrEmpty(path))
+        {
+            return;
+        }
+
+        if (!File.Exists(path))
+        {
+            throw new RelayConfigurationException([$"config: the file '{path}' does not exist"]);
+        }
+
+        var sources = builder.Configuration.Sources;
+        var index = sources.Select((s, i) => (s, i)).FirstOrDefault(p => p.s is Microsoft.Extensions.Configuration.EnvironmentVariables.EnvironmentVariablesConfigurationSource { Prefix: null or "" }).i;
+        var file = new Microsoft.Extensions.Configuration.Json.JsonConfigurationSource { Path = Path.GetFullPath(path), Optional = false, ReloadOnChange = true };
+        file.ResolveFileProvider();
+        sources.Insert(index > 0 ? index : sources.Count, file);
+    }
+
+    private static string DescribeLoadFailure(Exception e)
+    {
+        // The JSON provider reports duplicate keys as "A duplicate key 'Relay:Streams:cam1' was found." in an
+        // inner exception of "Failed to load configuration from file …".
+        var message = string.Join(" ", Chain(e).Select(x => x.Message));
+        const string marker = "Relay:Streams:";
+        var at = message.IndexOf(marker, StringComparison.OrdinalIgnoreCase);
+        if (message.Contains("duplicate key", StringComparison.OrdinalIgnoreCase) && at >= 0)
+        {
+            var rest = message[(at + marker.Length)..];
+            var end = rest.IndexOfAny([':', '\'']);
+            var name = end < 0 ? rest : rest[..end];
+            return $"Relay:Streams:{name}: duplicate stream name '{name}' in a configuration file ({message})";
+        }
+
+        return $"The configuration could not be read: {message}";
+    }
+
+    private static IEnumerable<Exception> Chain(Exception e)
+    {
+        for (var x = e; x is not null; x = x.InnerException)
+        {
+            yield return x;
+        }
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventIds.NativeCallbackFailed, LogLevel.Error, "A GStreamer callback failed; the event was dropped.")]
+        public static partial void NativeCallbackFailed(ILogger logger, Exception exception);
+    }
+}
+
+/// <summary>The configuration is invalid; the message lists every problem.</summary>
+internal sealed class RelayConfigurationException : Exception
+{
+    public RelayConfigurationException(IReadOnlyList<string> errors)
+        : base("Invalid configuration:" + Environment.NewLine + string.Join(Environment.NewLine, errors.Select(e => "  - " + e)))
+    {
+        Errors = errors;
+    }
+
+    public RelayConfigurationException()
+        : this([])
+    {
+    }
+
+    public RelayConfigurationException(string message)
+        : this([message])
+    {
+    }
+
+    public RelayConfigurationException(string message, Exception innerException)
+        : base(message, innerException)
+    {
+        Errors = [message];
+    }
+
+    /// <summary>Gets each problem, prefixed by its configuration key.</summary>
+    public IReadOnlyList<string> Errors { get; }
+}

@@ -1,0 +1,3 @@
+using Relay.Server.Hosting;
+
+return await RelayApp.RunAsync(args);

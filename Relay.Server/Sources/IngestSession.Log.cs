@@ -1,0 +1,24 @@
+using Microsoft.Extensions.Logging;
+
+namespace Relay.Server.Sources;
+
+internal sealed partial class IngestSession
+{
+    private static partial class Log
+    {
+        [LoggerMessage(EventIds.SourceTracks, LogLevel.Information, "Source tracks: {Tracks}.")]
+        public static partial void Tracks(ILogger logger, string tracks);
+
+        [LoggerMessage(EventIds.SourceTrackChanged, LogLevel.Information, "Track parameters: {Track}.")]
+        public static partial void TrackChanged(ILogger logger, string track);
+
+        [LoggerMessage(EventIds.SourceWarnings, LogLevel.Warning, "{Count} GStreamer warning(s) since the last report; latest: {Text}")]
+        public static partial void Warnings(ILogger logger, int count, string text);
+
+        [LoggerMessage(EventIds.SourceUnsupportedPad, LogLevel.Warning, "Source track not relayed: {Reason}")]
+        public static partial void UnsupportedPad(ILogger logger, string reason);
+
+        [LoggerMessage(EventIds.SourceEventsDropped, LogLevel.Warning, "Dropped {Count} ingest event(s): the relay could not keep up with the source.")]
+        public static partial void EventsDropped(ILogger logger, long count);
+    }
+}

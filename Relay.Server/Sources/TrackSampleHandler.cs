@@ -1,0 +1,91 @@
+using System.Buffers.Binary;
+using Relay.Media;
+using Relay.Server.GStreamer;
+
+namespace Relay.Server.Sources;
+
+/// <summary>
+/// Copies each sample of one track's appsink into a pooled <see cref="AccessUnit"/> and posts it to the
+/// session. Runs on the track's GStreamer streaming thread; allocates only the unit.
+/// </summary>
+internal sealed class TrackSampleHandler(IngestSession session, int trackIndex, Codec codec) : IAppSinkHandler
+{
+    private const int RtpHeaderLength = 12;
+    private nint _lastCaps;
+
+    /// <inheritdoc />
+    public void OnSample(in Sample sample)
+    {
+        string? caps = null;
+        var capsIdentity = sample.CapsIdentity;
+        if (capsIdentity != _lastCaps)
+        {
+            _lastCaps = capsIdentity;
+            caps = sample.GetCapsString();
+        }
+
+        var unit = codec == Codec.Passthrough ? CopyRtpPayload(sample) : CopyFrame(sample);
+        if (unit is not null)
+        {
+            session.PostSample(unit, caps);
+        }
+    }
+
+    /// <inheritdoc />
+    public void OnEndOfStream()
+    {
+    }
+
+    private AccessUnit CopyFrame(in Sample sample)
+    {
+        var unit = AccessUnit.Rent(trackIndex, sample.Size, isKeyframe: !sample.IsDeltaUnit);
+        sample.CopyTo(unit.GetWritableSpan());
+        var pts = sample.Pts ?? sample.Dts ?? TimeSpan.Zero;
+        unit.Pts = pts;
+        unit.Dts = sample.Dts ?? pts;
+        return unit;
+    }
+
+    private AccessUnit? CopyRtpPayload(in Sample sample)
+    {
+        // The appsink of a passthrough track receives whole RTP packets (RFC 3550 §5.1).
+        Span<byte> header = stackalloc byte[RtpHeaderLength];
+        if (sample.Size < RtpHeaderLength || sample.CopyTo(header) < RtpHeaderLength || (header[0] >> 6) != 2)
+        {
+            return null;
+        }
+
+        var offset = RtpHeaderLength + (4 * (header[0] & 0x0F));
+        var hasPadding = (header[0] & 0x20) != 0;
+        if ((header[0] & 0x10) != 0)
+        {
+            Span<byte> extension = stackalloc byte[4];
+            if (sample.CopyTo(extension, offset) < 4)
+            {
+                return null;
+            }
+
+            offset += 4 + (4 * BinaryPrimitives.ReadUInt16BigEndian(extension[2..]));
+        }
+
+        var end = sample.Size;
+        if (hasPadding && end > offset)
+        {
+            Span<byte> last = stackalloc byte[1];
+            sample.CopyTo(last, end - 1);
+            end -= last[0];
+        }
+
+        if (end <= offset)
+        {
+            return null;
+        }
+
+        var unit = AccessUnit.Rent(trackIndex, end - offset, isKeyframe: true);
+        sample.CopyTo(unit.GetWritableSpan(), offset);
+        unit.Marker = (header[1] & 0x80) != 0;
+        unit.Pts = sample.Pts ?? TimeSpan.Zero;
+        unit.Dts = unit.Pts;
+        return unit;
+    }
+}

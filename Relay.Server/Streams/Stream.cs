@@ -1,0 +1,342 @@
+using Microsoft.Extensions.Logging;
+using Relay.Configuration;
+using Relay.Media;
+
+namespace Relay.Server.Streams;
+
+/// <summary>
+/// A named path (<c>cam1</c>): the hub between one source and any number of readers. It owns the stream's
+/// tracks (remembered while the camera is away, so DESCRIBE can still be answered), one continuous
+/// timeline across source connections (<see cref="StreamTimeline"/>), the GOP cache of its anchor video
+/// track (<see cref="GopCache"/>), and its subscribers. The source delivers on one thread; every subscriber
+/// call happens under <see cref="_gate"/>, which also makes attaching atomic with GOP replay (no frame is
+/// lost or doubled between the cache and live).
+/// </summary>
+internal sealed partial class Stream : IMediaSink, IDisposable
+{
+    private readonly Lock _gate = new();
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly StreamTimeline _timeline; // guarded by _gate
+    private readonly GopCache _gop; // guarded by _gate
+    private readonly FrameQueueOptions _readerOptions;
+    private TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously); // guarded by _gate
+    private TrackInfo[] _tracks = []; // guarded by _gate; replaced, never mutated
+    private IStreamSubscriber[] _subscribers = []; // guarded by _gate; copy-on-write
+    private int _anchorTrack = -1; // guarded by _gate
+    private bool _awaitingKeyframe; // guarded by _gate
+    private bool _online;
+    private bool _disposed; // guarded by _gate
+    private long _units;
+    private long _bytes;
+    private long _lastUnitTimestamp;
+    private long _lastKeyframeTimestamp;
+    private long _keyframeIntervalTicks;
+
+    public Stream(StreamConfig config, TimeProvider time, ILogger logger)
+    {
+        Config = config;
+        _time = time;
+        _logger = logger;
+        _timeline = new StreamTimeline(time);
+        _gop = new GopCache(config.GopCacheMaxBytes, config.GopCacheMaxDuration);
+        _readerOptions = new FrameQueueOptions(config.ReaderQueueMaxFrames, config.ReaderQueueMaxBytes, config.ReaderStallTimeout);
+    }
+
+    /// <summary>Gets the stream's name (its path).</summary>
+    public string Name => Config.Name;
+
+    /// <summary>Gets the stream's configuration.</summary>
+    public StreamConfig Config { get; }
+
+    /// <summary>Gets the bounds used for each reader's queue.</summary>
+    public FrameQueueOptions ReaderOptions => _readerOptions;
+
+    /// <summary>Gets the stream's tracks (the last known ones while the source is away).</summary>
+    public IReadOnlyList<TrackInfo> Tracks
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _tracks;
+            }
+        }
+    }
+
+    /// <summary>Gets a value indicating whether a source connection is delivering.</summary>
+    public bool IsOnline => Volatile.Read(ref _online);
+
+    /// <summary>Gets a value indicating whether the tracks are known well enough to describe the stream.</summary>
+    public bool IsReady => _ready.Task.IsCompleted;
+
+    /// <summary>Gets the number of source connections (epochs) so far.</summary>
+    public int Epochs
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _timeline.Epoch;
+            }
+        }
+    }
+
+    /// <summary>Gets the number of subscribers.</summary>
+    public int SubscriberCount => Volatile.Read(ref _subscribers).Length;
+
+    /// <summary>Gets counters for status and metrics.</summary>
+    public StreamStatistics Statistics
+    {
+        get
+        {
+            var last = Interlocked.Read(ref _lastUnitTimestamp);
+            return new StreamStatistics(
+                Interlocked.Read(ref _units),
+                Interlocked.Read(ref _bytes),
+                last == 0 ? null : _time.GetElapsedTime(last),
+                TimeSpan.FromTicks(Interlocked.Read(ref _keyframeIntervalTicks)),
+                _gop.Overflows);
+        }
+    }
+
+    /// <summary>Waits until the stream can be described (its video decoder configuration is known).</summary>
+    /// <returns>True when ready; false when <paramref name="timeout"/> passed first.</returns>
+    public async Task<bool> WaitUntilReadyAsync(TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        Task ready;
+        lock (_gate)
+        {
+            ready = _ready.Task;
+        }
+
+        try
+        {
+            await ready.WaitAsync(timeout, _time, cancellationToken);
+            return true;
+        }
+        catch (TimeoutException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>Opens a queued reader that starts at a keyframe (the cached GOP, or the next live one).</summary>
+    public AccessUnitReader OpenReader(StartAt startAt, FrameQueueOptions? options = null)
+    {
+        var reader = new AccessUnitReader(this, options ?? _readerOptions, _time);
+        Subscribe(reader, startAt);
+        return reader;
+    }
+
+    /// <summary>Attaches a subscriber, handing it the cached GOP first when <paramref name="startAt"/> asks for it.</summary>
+    /// <exception cref="ObjectDisposedException">The stream was removed.</exception>
+    public void Subscribe(IStreamSubscriber subscriber, StartAt startAt)
+    {
+        lock (_gate)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            subscriber.OnAttached(_tracks, _anchorTrack, startAt == StartAt.Keyframe ? _gop.Units : []);
+            _subscribers = [.. _subscribers, subscriber];
+        }
+    }
+
+    /// <summary>Detaches a subscriber; no call reaches it after this returns.</summary>
+    public void Unsubscribe(IStreamSubscriber subscriber)
+    {
+        lock (_gate)
+        {
+            var index = Array.IndexOf(_subscribers, subscriber);
+            if (index >= 0)
+            {
+                _subscribers = [.. _subscribers[..index], .. _subscribers[(index + 1)..]];
+            }
+        }
+    }
+
+    /// <inheritdoc />
+    public void OnEpochStarted(IReadOnlyList<TrackInfo> tracks)
+    {
+        lock (_gate)
+        {
+            if (_disposed)
+            {
+                return;
+            }
+
+            var previous = _tracks;
+            var codecChanged = previous.Length > 0 && !SameCodecs(previous, tracks);
+            _tracks = codecChanged ? [.. tracks] : Merge(previous, tracks);
+            _anchorTrack = Array.FindIndex(_tracks, t => t.Kind == MediaKind.Video && t.Codec is Codec.H264 or Codec.H265);
+            _gop.AnchorTrack = _anchorTrack;
+            _awaitingKeyframe = _anchorTrack >= 0;
+            _timeline.BeginEpoch();
+            Volatile.Write(ref _online, true);
+            if (codecChanged)
+            {
+                _gop.Clear();
+                Log.CodecChanged(_logger, Name, Describe(previous), Describe(_tracks));
+                _ready = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            }
+
+            UpdateReady();
+            foreach (var subscriber in _subscribers)
+            {
+                subscriber.OnTracksChanged(_tracks, _anchorTrack, codecChanged);
+            }
+        }
+    }
+
+    /// <inheritdoc />
+    public void OnTrackChanged(TrackInfo track)
+    {
+        lock (_gate)
+        {
+            if (_disposed || (uint)track.Index >= (uint)_tracks.Length)
+            {
+                return;
+            }
+
+            var tracks = (TrackInfo[])_tracks.Clone();
+            tracks[track.Index] = track;
+            _tracks = tracks;
+            UpdateReady();
+            foreach (var subscriber in _subscribers)
+            {
+                subscriber.OnTracksChanged(_tracks, _anchorTrack, codecChanged: false);
+            }
+        }
+    }
+
+    /// <inheritdoc />
+    public void OnAccessUnit(AccessUnit unit)
+    {
+        try
+        {
+            lock (_gate)
+            {
+                if (_disposed)
+                {
+                    return;
+                }
+
+                var isAnchor = unit.TrackIndex == _anchorTrack;
+                if (_awaitingKeyframe && isAnchor)
+                {
+                    // A new epoch starts at a keyframe: earlier frames reference pictures readers never got.
+                    if (!unit.IsKeyframe)
+                    {
+                        return;
+                    }
+
+                    _awaitingKeyframe = false;
+                }
+
+                _timeline.Rebase(unit);
+                _gop.Add(unit);
+                foreach (var subscriber in _subscribers)
+                {
+                    subscriber.OnAccessUnit(unit);
+                }
+
+                var now = _time.GetTimestamp();
+                if (isAnchor && unit.IsKeyframe)
+                {
+                    if (_lastKeyframeTimestamp != 0)
+                    {
+                        Interlocked.Exchange(ref _keyframeIntervalTicks, _time.GetElapsedTime(_lastKeyframeTimestamp, now).Ticks);
+                    }
+
+                    _lastKeyframeTimestamp = now;
+                }
+
+                Interlocked.Increment(ref _units);
+                Interlocked.Add(ref _bytes, unit.Length);
+                Interlocked.Exchange(ref _lastUnitTimestamp, now);
+            }
+        }
+        finally
+        {
+            unit.Release();
+        }
+    }
+
+    /// <inheritdoc />
+    public void OnEpochEnded() => Volatile.Write(ref _online, false);
+
+    /// <summary>Detaches every subscriber and drops the cache.</summary>
+    public void Dispose()
+    {
+        IStreamSubscriber[] subscribers;
+        lock (_gate)
+        {
+            if (_disposed)
+            {
+                return;
+            }
+
+            _disposed = true;
+            subscribers = _subscribers;
+            _subscribers = [];
+            _gop.Dispose();
+            Volatile.Write(ref _online, false);
+        }
+
+        foreach (var subscriber in subscribers)
+        {
+            subscriber.OnDetached();
+        }
+    }
+
+    private static bool SameCodecs(IReadOnlyList<TrackInfo> a, IReadOnlyList<TrackInfo> b) =>
+        a.Count == b.Count && a.Zip(b).All(p => p.First.Kind == p.Second.Kind && p.First.Codec == p.Second.Codec);
+
+    private static TrackInfo[] Merge(IReadOnlyList<TrackInfo> previous, IReadOnlyList<TrackInfo> current)
+    {
+        // Same codecs: keep what we learnt before (parameter sets, size) where the new SDP says less;
+        // in-band parameters of the new epoch replace them as they arrive.
+        var merged = new TrackInfo[current.Count];
+        for (var i = 0; i < merged.Length; i++)
+        {
+            var now = current[i];
+            var before = i < previous.Count ? previous[i] : null;
+            merged[i] = before is null || now.HasDecoderConfiguration ? now : now with
+            {
+                Vps = before.Vps,
+                Sps = before.Sps,
+                Pps = before.Pps,
+                AudioConfig = before.AudioConfig,
+                Width = now.Width ?? before.Width,
+                Height = now.Height ?? before.Height,
+                FrameRate = now.FrameRate ?? before.FrameRate,
+            };
+        }
+
+        return merged;
+    }
+
+    private static string Describe(IReadOnlyList<TrackInfo> tracks) => string.Join(", ", tracks.Select(t => t.ToString()));
+
+    private void UpdateReady()
+    {
+        var ready = _tracks.Length > 0 && (_anchorTrack < 0 || _tracks[_anchorTrack].HasDecoderConfiguration);
+        if (ready)
+        {
+            _ready.TrySetResult();
+        }
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventIds.StreamCodecChanged, LogLevel.Warning, "Stream {Stream}: the source's codec changed ({Before} → {After}); its readers are closed.")]
+        public static partial void CodecChanged(ILogger logger, string stream, string before, string after);
+    }
+}
+
+/// <summary>A stream's counters.</summary>
+/// <param name="Units">Access units received.</param>
+/// <param name="Bytes">Bytes of access units received.</param>
+/// <param name="LastUnitAge">Time since the last unit, or null when none arrived yet.</param>
+/// <param name="KeyframeInterval">Time between the last two keyframes of the anchor track (zero when unknown).</param>
+/// <param name="GopCacheOverflows">GOPs too long to cache.</param>
+internal sealed record StreamStatistics(long Units, long Bytes, TimeSpan? LastUnitAge, TimeSpan KeyframeInterval, long GopCacheOverflows);

@@ -1,0 +1,62 @@
+using System.Net;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Relay.Server.Hosting;
+
+namespace Relay.Tests.Fixtures;
+
+/// <summary>
+/// The real relay, in this process, on loopback ports picked by the OS (HTTP, RTSP, RTP and RTCP all bind 0).
+/// </summary>
+public sealed class RelayHost : IAsyncDisposable
+{
+    private RelayHost(WebApplication app)
+    {
+        App = app;
+    }
+
+    public WebApplication App { get; }
+
+    internal StreamManager Streams => App.Services.GetRequiredService<StreamManager>();
+
+    /// <summary>Gets the HTTP base address, for example http://127.0.0.1:41234.</summary>
+    public Uri HttpBase { get; private set; } = null!;
+
+    /// <summary>Starts a relay with <paramref name="settings"/> (keys like <c>Relay:Streams:cam1:Source</c>).</summary>
+    public static async Task<RelayHost> StartAsync(IDictionary<string, string?> settings, ILoggerProvider? logs = null)
+    {
+        var args = new[]
+        {
+            "--urls=http://127.0.0.1:0",
+            "--Relay:Rtsp:Address=127.0.0.1",
+            "--Relay:Rtsp:Port=0",
+            "--Relay:Rtsp:RtpPort=0",
+            "--Relay:Rtsp:RtcpPort=0",
+        };
+        var app = RelayApp.Build(args, builder =>
+        {
+            builder.Configuration.AddInMemoryCollection(settings);
+            builder.Logging.ClearProviders();
+            builder.Logging.SetMinimumLevel(LogLevel.Debug);
+            if (logs is not null)
+            {
+                builder.Logging.AddProvider(logs);
+            }
+        });
+        var host = new RelayHost(app);
+        await app.StartAsync();
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        host.HttpBase = new Uri(address.Replace("[::]", "127.0.0.1", StringComparison.Ordinal));
+        return host;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await App.StopAsync();
+        await App.DisposeAsync();
+    }
+}

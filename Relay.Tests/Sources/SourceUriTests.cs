@@ -1,0 +1,33 @@
+using Relay.Server.Sources;
+
+namespace Relay.Tests.Sources;
+
+public sealed class SourceUriTests
+{
+    [Theory]
+    [InlineData("rtsp://admin:hunter2@10.0.0.5/stream1", "rtsp://***@10.0.0.5/stream1")]
+    [InlineData("rtsp://10.0.0.5:8554/live", "rtsp://10.0.0.5:8554/live")]
+    [InlineData("rtsps://user@cam.local/a?channel=1&password=s3cret", "rtsps://***@cam.local/a?channel=1&password=***")]
+    public void Redact_removes_credentials(string uri, string expected)
+    {
+        Assert.Equal(expected, SourceUri.Redact(new Uri(uri)));
+    }
+
+    [Fact]
+    public void SplitCredentials_unescapes_user_and_password_and_strips_them_from_the_location()
+    {
+        var (location, user, password) = SourceUri.SplitCredentials(new Uri("rtsp://ad%40min:p%3Ass%2Fword@10.0.0.5:554/s1"));
+
+        Assert.Equal("rtsp://10.0.0.5:554/s1", location);
+        Assert.Equal("ad@min", user);
+        Assert.Equal("p:ss/word", password);
+    }
+
+    [Fact]
+    public void Scrub_removes_the_password_from_free_text()
+    {
+        var uri = new Uri("rtsp://admin:hunter2@10.0.0.5/stream1");
+
+        Assert.Equal("could not open rtsp://***@10.0.0.5 (***)", SourceUri.Scrub("could not open rtsp://admin:hunter2@10.0.0.5 (hunter2)", uri));
+    }
+}

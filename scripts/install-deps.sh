@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages Relay needs, only those missing.
+#   scripts/install-deps.sh          runtime: GStreamer and the plugins Relay uses
+#   scripts/install-deps.sh --test   also what the tests use as real peers (fake camera, ffmpeg, gst-launch)
+set -euo pipefail
+
+packages=(
+  libgstreamer1.0-0 gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
+  gstreamer1.0-plugins-ugly gstreamer1.0-libav glib-networking
+)
+if [[ "${1:-}" == "--test" ]]; then
+  packages+=(gstreamer1.0-tools libgstrtspserver-1.0-0 ffmpeg python3)
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if ((${#missing[@]})); then
+  echo "Installing: ${missing[*]}"
+  sudo=""
+  if [[ $(id -u) -ne 0 ]]; then
+    command -v sudo >/dev/null || { echo "Run as root (or install sudo) to install: ${missing[*]}" >&2; exit 1; }
+    sudo="sudo"
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get update -qq
+  $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if ! command -v dotnet >/dev/null; then
+  echo "The .NET 10 SDK is required (dotnet not found on PATH)." >&2
+  exit 1
+fi
