@@ -27,6 +27,9 @@ public sealed record RtspServerConfig
     /// <summary>Gets the largest RTSP request (request line, headers and body). <value>The default value is 16 KiB.</value></summary>
     public int MaxRequestBytes { get; init; } = 16 * 1024;
 
+    /// <summary>Gets how long a partly received request may take to complete. <value>The default value is 10 s.</value></summary>
+    public TimeSpan RequestTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
     /// <summary>Gets the most RTSP connections served at once. <value>The default value is 1000.</value></summary>
     public int MaxConnections { get; init; } = 1000;
 }

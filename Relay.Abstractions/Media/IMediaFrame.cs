@@ -16,6 +16,9 @@ public interface IMediaFrame
     /// <summary>Gets the frame's size in bytes, for queue accounting.</summary>
     int Length { get; }
 
+    /// <summary>Gets the decoding time on the stream timeline, for cache bounds.</summary>
+    TimeSpan Dts { get; }
+
     /// <summary>Adds a reference.</summary>
     void AddRef();
 

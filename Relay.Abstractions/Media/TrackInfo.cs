@@ -51,6 +51,9 @@ public sealed record TrackInfo
     /// <summary>Gets the encoding parameters of the rtpmap (for audio: channels), as announced; passthrough only.</summary>
     public string? EncodingParameters { get; init; }
 
+    /// <summary>Gets the RTP payload type the camera used; passthrough tracks with a static type (below 96) keep it.</summary>
+    public int? PayloadType { get; init; }
+
     /// <summary>Gets the camera's fmtp parameters (the text after the payload type), when any; passthrough only.</summary>
     public string? Fmtp { get; init; }
 

@@ -21,7 +21,7 @@ internal static partial class RelayConfigLoader
     ];
 
     private static readonly string[] RtspKeys =
-        ["Address", "Port", "RtpPort", "RtcpPort", "SessionTimeout", "DescribeTimeout", "Mtu", "MaxRequestBytes", "MaxConnections"];
+        ["Address", "Port", "RtpPort", "RtcpPort", "SessionTimeout", "DescribeTimeout", "RequestTimeout", "Mtu", "MaxRequestBytes", "MaxConnections"];
 
     /// <summary>Reads the <c>Relay</c> section of <paramref name="configuration"/>.</summary>
     /// <returns>The configuration when valid, and every error found (each prefixed by its key).</returns>
@@ -98,6 +98,7 @@ internal static partial class RelayConfigLoader
             RtcpPort = reader.Int("RtcpPort", 0, 65535) ?? defaults.RtcpPort,
             SessionTimeout = reader.Duration("SessionTimeout") ?? defaults.SessionTimeout,
             DescribeTimeout = reader.Duration("DescribeTimeout") ?? defaults.DescribeTimeout,
+            RequestTimeout = reader.Duration("RequestTimeout") ?? defaults.RequestTimeout,
             Mtu = reader.Int("Mtu", 300, 65000) ?? defaults.Mtu,
             MaxRequestBytes = reader.Int("MaxRequestBytes", 1024, 1024 * 1024) ?? defaults.MaxRequestBytes,
             MaxConnections = reader.Int("MaxConnections", 1, 1_000_000) ?? defaults.MaxConnections,

@@ -8,7 +8,11 @@ using Microsoft.Extensions.Logging;
 using Relay.Configuration;
 using Relay.Server.Configuration;
 using Relay.Server.GStreamer;
+using Relay.Server.Rtsp;
 using Relay.Server.Sources;
+using Relay.Server.Streams;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 
 namespace Relay.Server.Hosting;
 
@@ -20,10 +24,13 @@ internal static partial class RelayApp
     /// <param name="configure">Test hook: more configuration or services before the app is built.</param>
     public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
     {
+        // Kestrel warns and ignores URL settings once endpoints are bound in code, so the URLs are taken out of
+        // the arguments and environment here and bound explicitly (see RelayEndpoints).
+        var (hostArgs, urls) = TakeUrls(args);
         WebApplicationBuilder builder;
         try
         {
-            builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
+            builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = hostArgs, ContentRootPath = AppContext.BaseDirectory });
             AddConfigFile(builder);
         }
         catch (Exception e) when (e is FormatException or System.IO.InvalidDataException or JsonException)
@@ -44,14 +51,27 @@ internal static partial class RelayApp
             throw new RelayConfigurationException(errors);
         }
 
+        var http = RelayEndpoints.ParseHttp(urls ?? builder.Configuration["urls"], builder.Configuration["http_ports"]);
+        builder.WebHost.UseSetting(WebHostDefaults.ServerUrlsKey, string.Empty);
+        builder.WebHost.UseSetting("http_ports", string.Empty);
+        builder.WebHost.UseSetting("https_ports", string.Empty);
+        var endpoints = new RelayEndpoints();
+        builder.WebHost.ConfigureKestrel(kestrel => endpoints.Configure(kestrel, http, config.Rtsp));
+
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(10));
         builder.Services.AddSingleton(config);
-        builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton(endpoints);
+        builder.Services.TryAddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<ISourceFactory, SourceFactory>();
         builder.Services.AddSingleton<StreamManager>();
+        builder.Services.AddSingleton<IStreamCatalog>(sp => sp.GetRequiredService<StreamManager>());
         builder.Services.AddHostedService(sp => sp.GetRequiredService<StreamManager>());
+        builder.Services.AddSingleton<RtspServer>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<RtspServer>());
 
         var app = builder.Build();
+        app.Lifetime.ApplicationStarted.Register(() =>
+            Log.Listening(app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Relay"), endpoints.DescribeRtsp(), string.Join(", ", endpoints.Http.Select(e => $"http://{e}"))));
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Relay.GStreamer");
         NativeCallbacks.Failed += e => Log.NativeCallbackFailed(logger, e);
         app.MapGet("/healthz", () => Results.Text("ok"));
@@ -77,11 +97,44 @@ internal static partial class RelayApp
             await app.RunAsync();
             return 0;
         }
-        catch (GstException e)
+        catch (Exception e) when (e is GstException or IOException)
         {
             await Console.Error.WriteLineAsync($"Relay cannot start: {e.Message}");
             return 3;
         }
+    }
+
+    private static (string[] Args, string? Urls) TakeUrls(string[] args)
+    {
+        string? urls = null;
+        var rest = new List<string>();
+        for (var i = 0; i < args.Length; i++)
+        {
+            var arg = args[i];
+            if (arg.StartsWith("--urls=", StringComparison.OrdinalIgnoreCase))
+            {
+                urls = arg["--urls=".Length..];
+            }
+            else if (arg.Equals("--urls", StringComparison.OrdinalIgnoreCase) && i + 1 < args.Length)
+            {
+                urls = args[++i];
+            }
+            else
+            {
+                rest.Add(arg);
+            }
+        }
+
+        foreach (var name in new[] { "ASPNETCORE_URLS", "DOTNET_URLS" })
+        {
+            if (Environment.GetEnvironmentVariable(name) is { Length: > 0 } value)
+            {
+                urls ??= value;
+                Environment.SetEnvironmentVariable(name, null);
+            }
+        }
+
+        return (rest.ToArray(), urls);
     }
 
     /// <summary>
@@ -136,6 +189,9 @@ internal static partial class RelayApp
 
     private static partial class Log
     {
+        [LoggerMessage(EventIds.RtspListening + 1, LogLevel.Information, "Relay is serving RTSP at {Rtsp} and HTTP at {Http}.")]
+        public static partial void Listening(ILogger logger, string rtsp, string http);
+
         [LoggerMessage(EventIds.NativeCallbackFailed, LogLevel.Error, "A GStreamer callback failed; the event was dropped.")]
         public static partial void NativeCallbackFailed(ILogger logger, Exception exception);
     }

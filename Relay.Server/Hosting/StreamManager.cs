@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Diagnostics.CodeAnalysis;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Relay.Configuration;
@@ -12,7 +13,7 @@ namespace Relay.Server.Hosting;
 /// Turns the configured streams into running ones: for each, a <see cref="Stream"/> hub and a
 /// <see cref="SourceSupervisor"/> that keeps its source connected. Looked up by name by the servers.
 /// </summary>
-internal sealed partial class StreamManager : IHostedService, IAsyncDisposable
+internal sealed partial class StreamManager : IHostedService, IStreamCatalog, IAsyncDisposable
 {
     private readonly ConcurrentDictionary<string, StreamRuntime> _streams = new(StringComparer.OrdinalIgnoreCase);
     private readonly RelayConfig _config;
@@ -35,6 +36,13 @@ internal sealed partial class StreamManager : IHostedService, IAsyncDisposable
 
     /// <summary>Finds a stream by name (case-insensitive; leading and trailing slashes ignored).</summary>
     public bool TryGet(string name, out StreamRuntime runtime) => _streams.TryGetValue(name.Trim('/'), out runtime!);
+
+    /// <inheritdoc />
+    public bool TryGetStream(string name, [NotNullWhen(true)] out Stream? stream)
+    {
+        stream = TryGet(name, out var runtime) ? runtime.Stream : null;
+        return stream is not null;
+    }
 
     /// <inheritdoc />
     public Task StartAsync(CancellationToken cancellationToken)

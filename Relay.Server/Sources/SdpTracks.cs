@@ -47,6 +47,7 @@ internal static class SdpTracks
             EncodingName = name.Length > 0 ? name : null,
             EncodingParameters = rtpMap?.Parameters,
             Fmtp = media.Fmtp(pt),
+            PayloadType = pt >= 0 ? pt : null,
             FrameRate = ParseFrameRate(media.Attribute("framerate")),
         };
 

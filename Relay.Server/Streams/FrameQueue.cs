@@ -137,7 +137,7 @@ internal sealed class FrameQueue<T> : IDisposable
             frame.Release();
         }
 
-        _faulted.Dispose();
+        // _faulted is not disposed: writers may still be checking it, and a CTS without timers holds nothing.
     }
 
     private void Dequeued(T frame)

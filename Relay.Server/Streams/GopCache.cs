@@ -6,11 +6,13 @@ namespace Relay.Server.Streams;
 /// The latest keyframe of the stream's anchor video track and every access unit (of every track) since,
 /// so a new reader can start decoding at once. Bounded by bytes and duration: a GOP longer than either is
 /// not cached (a partial GOP without its keyframe would be useless), and readers then wait for a live
-/// keyframe. Not thread-safe: the stream calls it under its lock.
+/// keyframe. Not thread-safe: its owner calls it under its lock. Holds access units (the stream) or their
+/// RTP packets (the RTSP server), so both start new readers at the same keyframe.
 /// </summary>
-internal sealed class GopCache(long maxBytes, TimeSpan maxDuration) : IDisposable
+internal sealed class GopCache<T>(long maxBytes, TimeSpan maxDuration) : IDisposable
+    where T : class, IMediaFrame
 {
-    private readonly List<AccessUnit> _units = [];
+    private readonly List<T> _units = [];
     private long _bytes;
     private bool _collecting;
 
@@ -18,7 +20,7 @@ internal sealed class GopCache(long maxBytes, TimeSpan maxDuration) : IDisposabl
     public int AnchorTrack { get; set; } = -1;
 
     /// <summary>Gets the cached units, keyframe first.</summary>
-    public IReadOnlyList<AccessUnit> Units => _units;
+    public IReadOnlyList<T> Units => _units;
 
     /// <summary>Gets the cached bytes.</summary>
     public long Bytes => _bytes;
@@ -27,7 +29,7 @@ internal sealed class GopCache(long maxBytes, TimeSpan maxDuration) : IDisposabl
     public long Overflows { get; private set; }
 
     /// <summary>Adds a unit that the stream delivers; takes its own reference when it keeps it.</summary>
-    public void Add(AccessUnit unit)
+    public void Add(T unit)
     {
         if (AnchorTrack < 0)
         {

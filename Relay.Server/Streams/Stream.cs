@@ -18,7 +18,7 @@ internal sealed partial class Stream : IMediaSink, IDisposable
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly StreamTimeline _timeline; // guarded by _gate
-    private readonly GopCache _gop; // guarded by _gate
+    private readonly GopCache<AccessUnit> _gop; // guarded by _gate
     private readonly FrameQueueOptions _readerOptions;
     private TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously); // guarded by _gate
     private TrackInfo[] _tracks = []; // guarded by _gate; replaced, never mutated
@@ -39,7 +39,7 @@ internal sealed partial class Stream : IMediaSink, IDisposable
         _time = time;
         _logger = logger;
         _timeline = new StreamTimeline(time);
-        _gop = new GopCache(config.GopCacheMaxBytes, config.GopCacheMaxDuration);
+        _gop = new GopCache<AccessUnit>(config.GopCacheMaxBytes, config.GopCacheMaxDuration);
         _readerOptions = new FrameQueueOptions(config.ReaderQueueMaxFrames, config.ReaderQueueMaxBytes, config.ReaderStallTimeout);
     }
 

@@ -1,7 +1,5 @@
 using System.Net;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -26,6 +24,12 @@ public sealed class RelayHost : IAsyncDisposable
     /// <summary>Gets the HTTP base address, for example http://127.0.0.1:41234.</summary>
     public Uri HttpBase { get; private set; } = null!;
 
+    /// <summary>Gets the RTSP port the relay listens on.</summary>
+    public int RtspPort { get; private set; }
+
+    /// <summary>Gets the URL of a stream, for example rtsp://127.0.0.1:40001/cam1.</summary>
+    public Uri RtspUrl(string stream) => new($"rtsp://127.0.0.1:{RtspPort}/{stream}");
+
     /// <summary>Starts a relay with <paramref name="settings"/> (keys like <c>Relay:Streams:cam1:Source</c>).</summary>
     public static async Task<RelayHost> StartAsync(IDictionary<string, string?> settings, ILoggerProvider? logs = null)
     {
@@ -49,8 +53,9 @@ public sealed class RelayHost : IAsyncDisposable
         });
         var host = new RelayHost(app);
         await app.StartAsync();
-        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        host.HttpBase = new Uri(address.Replace("[::]", "127.0.0.1", StringComparison.Ordinal));
+        var endpoints = app.Services.GetRequiredService<RelayEndpoints>();
+        host.HttpBase = new Uri($"http://{endpoints.Http[0]}");
+        host.RtspPort = endpoints.Rtsp!.Port;
         return host;
     }
 

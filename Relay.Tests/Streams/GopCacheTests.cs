@@ -1,3 +1,4 @@
+using Relay.Media;
 using Relay.Server.Streams;
 using static Relay.Tests.Streams.StreamTestKit;
 
@@ -8,7 +9,7 @@ public sealed class GopCacheTests
     [Fact]
     public void The_cache_holds_the_latest_keyframe_and_what_followed()
     {
-        using var cache = new GopCache(1 << 20, TimeSpan.FromSeconds(10)) { AnchorTrack = 0 };
+        using var cache = new GopCache<AccessUnit>(1 << 20, TimeSpan.FromSeconds(10)) { AnchorTrack = 0 };
 
         for (var i = 0; i < 60; i++)
         {
@@ -23,7 +24,7 @@ public sealed class GopCacheTests
     [Fact]
     public void A_gop_larger_than_the_byte_bound_is_not_cached()
     {
-        using var cache = new GopCache(10_000, TimeSpan.FromSeconds(10)) { AnchorTrack = 0 };
+        using var cache = new GopCache<AccessUnit>(10_000, TimeSpan.FromSeconds(10)) { AnchorTrack = 0 };
 
         for (var i = 0; i < 20; i++)
         {
@@ -40,7 +41,7 @@ public sealed class GopCacheTests
     [Fact]
     public void A_gop_longer_than_the_duration_bound_is_not_cached()
     {
-        using var cache = new GopCache(1 << 20, TimeSpan.FromSeconds(1)) { AnchorTrack = 0 };
+        using var cache = new GopCache<AccessUnit>(1 << 20, TimeSpan.FromSeconds(1)) { AnchorTrack = 0 };
 
         for (var i = 0; i < 30; i++) // 40 ms apart: frame 26 is more than 1 s after the keyframe
         {
@@ -60,7 +61,7 @@ public sealed class GopCacheTests
     [Fact]
     public void Without_a_video_anchor_nothing_is_cached()
     {
-        using var cache = new GopCache(1 << 20, TimeSpan.FromSeconds(10));
+        using var cache = new GopCache<AccessUnit>(1 << 20, TimeSpan.FromSeconds(10));
         var unit = AudioUnit(0);
 
         cache.Add(unit);

@@ -1,0 +1,179 @@
+using System.Buffers;
+using System.Buffers.Binary;
+using Relay.Media;
+
+namespace Relay.Server.Rtp;
+
+/// <summary>
+/// The RTP packets of one access unit (or one RTCP compound packet), built once and shared by every reader.
+/// The buffer is laid out ready for RTSP interleaving (RFC 2326 §10.12): each packet is preceded by
+/// <c>$</c>, its channel (2 × track for RTP, +1 for RTCP) and its 16-bit length, so a TCP reader on the
+/// default channels sends the whole frame in one write, and a UDP reader sends each packet without the
+/// 4-byte prefix. Pooled and reference-counted (see <see cref="IMediaFrame"/>).
+/// </summary>
+internal sealed class RtpFrame : IMediaFrame
+{
+    /// <summary>Size of the interleaved-frame prefix before each packet.</summary>
+    public const int InterleavedHeaderLength = 4;
+
+    /// <summary>Size of the fixed RTP header Relay writes (no CSRC, no extension).</summary>
+    public const int RtpHeaderLength = 12;
+
+    private byte[] _buffer;
+    private int _references;
+
+    private RtpFrame(byte[] buffer, int trackIndex, bool isKeyframe, bool isControl, TimeSpan dts)
+    {
+        _buffer = buffer;
+        TrackIndex = trackIndex;
+        IsKeyframe = isKeyframe;
+        IsControl = isControl;
+        Dts = dts;
+        _references = 1;
+    }
+
+    /// <inheritdoc />
+    public int TrackIndex { get; }
+
+    /// <inheritdoc />
+    public bool IsKeyframe { get; }
+
+    /// <summary>Gets a value indicating whether this frame holds RTCP rather than RTP.</summary>
+    public bool IsControl { get; }
+
+    /// <inheritdoc />
+    public int Length { get; private set; }
+
+    /// <inheritdoc />
+    public TimeSpan Dts { get; }
+
+    /// <summary>Gets the number of packets.</summary>
+    public int PacketCount { get; private set; }
+
+    /// <summary>Gets the sequence number of the first RTP packet.</summary>
+    public ushort FirstSequence { get; private set; }
+
+    /// <summary>Gets the RTP timestamp of the first packet.</summary>
+    public uint FirstTimestamp { get; private set; }
+
+    /// <summary>Gets the packets with their interleaved prefixes, on the default channels.</summary>
+    public ReadOnlySpan<byte> Data => _buffer.AsSpan(0, Length);
+
+    /// <summary>Gets the packets as memory (for async socket writes).</summary>
+    public ReadOnlyMemory<byte> Memory => _buffer.AsMemory(0, Length);
+
+    /// <summary>Creates an empty frame; the caller owns one reference.</summary>
+    public static RtpFrame Rent(int trackIndex, bool isKeyframe, TimeSpan dts, int capacity, bool isControl = false) =>
+        new(ArrayPool<byte>.Shared.Rent(Math.Max(capacity, 64)), trackIndex, isKeyframe, isControl, dts);
+
+    /// <summary>Enumerates the packets (without their interleaved prefixes).</summary>
+    public PacketEnumerator Packets => new(Data);
+
+    /// <summary>Appends one RTP packet: header from <paramref name="track"/>, then prefix and payload.</summary>
+    public void AppendRtp(RtpTrack track, bool marker, uint timestamp, ReadOnlySpan<byte> prefix, ReadOnlySpan<byte> payload)
+    {
+        var packetLength = RtpHeaderLength + prefix.Length + payload.Length;
+        var span = Reserve(InterleavedHeaderLength + packetLength);
+        var sequence = track.NextSequence++;
+        span[0] = (byte)'$';
+        span[1] = (byte)(2 * TrackIndex);
+        BinaryPrimitives.WriteUInt16BigEndian(span[2..], (ushort)packetLength);
+        var rtp = span[InterleavedHeaderLength..];
+        rtp[0] = 0x80; // V=2, no padding, no extension, no CSRC
+        rtp[1] = (byte)((marker ? 0x80 : 0) | track.PayloadType);
+        BinaryPrimitives.WriteUInt16BigEndian(rtp[2..], sequence);
+        BinaryPrimitives.WriteUInt32BigEndian(rtp[4..], timestamp);
+        BinaryPrimitives.WriteUInt32BigEndian(rtp[8..], track.Ssrc);
+        prefix.CopyTo(rtp[RtpHeaderLength..]);
+        payload.CopyTo(rtp[(RtpHeaderLength + prefix.Length)..]);
+        if (PacketCount == 0)
+        {
+            FirstSequence = sequence;
+            FirstTimestamp = timestamp;
+        }
+
+        PacketCount++;
+        Length += InterleavedHeaderLength + packetLength;
+        track.OnSent(prefix.Length + payload.Length, timestamp);
+    }
+
+    /// <summary>Appends one RTCP packet (already encoded) on the track's control channel.</summary>
+    public void AppendRtcp(ReadOnlySpan<byte> packet)
+    {
+        var span = Reserve(InterleavedHeaderLength + packet.Length);
+        span[0] = (byte)'$';
+        span[1] = (byte)((2 * TrackIndex) + 1);
+        BinaryPrimitives.WriteUInt16BigEndian(span[2..], (ushort)packet.Length);
+        packet.CopyTo(span[InterleavedHeaderLength..]);
+        PacketCount++;
+        Length += InterleavedHeaderLength + packet.Length;
+    }
+
+    /// <inheritdoc />
+    public void AddRef()
+    {
+        if (Interlocked.Increment(ref _references) <= 1)
+        {
+            throw new InvalidOperationException("RtpFrame.AddRef after the last Release.");
+        }
+    }
+
+    /// <inheritdoc />
+    public void Release()
+    {
+        var remaining = Interlocked.Decrement(ref _references);
+        if (remaining == 0)
+        {
+            ArrayPool<byte>.Shared.Return(_buffer);
+            _buffer = [];
+        }
+        else if (remaining < 0)
+        {
+            throw new InvalidOperationException("RtpFrame released more often than referenced.");
+        }
+    }
+
+    private Span<byte> Reserve(int size)
+    {
+        if (Length + size > _buffer.Length)
+        {
+            var larger = ArrayPool<byte>.Shared.Rent(Math.Max(_buffer.Length * 2, Length + size));
+            _buffer.AsSpan(0, Length).CopyTo(larger);
+            ArrayPool<byte>.Shared.Return(_buffer);
+            _buffer = larger;
+        }
+
+        return _buffer.AsSpan(Length, size);
+    }
+
+    /// <summary>Enumerates the packets of a frame buffer, each without its 4-byte interleaved prefix.</summary>
+    internal ref struct PacketEnumerator
+    {
+        private readonly ReadOnlySpan<byte> _data;
+        private int _offset;
+
+        public PacketEnumerator(ReadOnlySpan<byte> data)
+        {
+            _data = data;
+            _offset = 0;
+            Current = default;
+        }
+
+        public ReadOnlySpan<byte> Current { get; private set; }
+
+        public readonly PacketEnumerator GetEnumerator() => this;
+
+        public bool MoveNext()
+        {
+            if (_offset + InterleavedHeaderLength > _data.Length)
+            {
+                return false;
+            }
+
+            var length = BinaryPrimitives.ReadUInt16BigEndian(_data[(_offset + 2)..]);
+            Current = _data.Slice(_offset + InterleavedHeaderLength, length);
+            _offset += InterleavedHeaderLength + length;
+            return true;
+        }
+    }
+}

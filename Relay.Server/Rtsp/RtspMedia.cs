@@ -1,0 +1,286 @@
+using Relay.Configuration;
+using Relay.Media;
+using Relay.Server.Rtp;
+using Relay.Server.Streams;
+
+namespace Relay.Server.Rtsp;
+
+/// <summary>
+/// A stream as the RTSP server serves it: each access unit is packetized <b>once</b> into an
+/// <see cref="RtpFrame"/> (one SSRC, sequence and timestamp space per track), kept in an RTP GOP cache, and
+/// offered to every playing session's queue. A new session gets the cached GOP first (SPS/PPS, keyframe, then
+/// what followed, with their original sequence numbers, so the stream stays continuous), then live frames.
+/// Subscribed to its <see cref="Stream"/> for as long as the stream exists.
+/// </summary>
+internal sealed class RtspMedia : IStreamSubscriber, IDisposable
+{
+    private readonly Lock _gate = new(); // taken inside the stream's lock when the stream calls us
+    private readonly RtspServerConfig _config;
+    private readonly TimeProvider _time;
+    private readonly GopCache<RtpFrame> _gop; // guarded by _gate
+    private RtpTrack[] _tracks = []; // guarded by _gate
+    private RtpPacketizer[] _packetizers = []; // guarded by _gate
+    private RtspSession[] _playing = []; // guarded by _gate; copy-on-write
+    private TrackInfo[] _info = []; // guarded by _gate
+    private int _anchor = -1; // guarded by _gate
+    private bool _ended;
+
+    public RtspMedia(Stream stream, RtspServerConfig config, TimeProvider time)
+    {
+        Stream = stream;
+        _config = config;
+        _time = time;
+        _gop = new GopCache<RtpFrame>(stream.Config.GopCacheMaxBytes, stream.Config.GopCacheMaxDuration);
+        SdpSessionId = Random.Shared.NextInt64(1, long.MaxValue / 2);
+    }
+
+    public Stream Stream { get; }
+
+    /// <summary>Gets the SDP session id (o= line), stable for this media.</summary>
+    public long SdpSessionId { get; }
+
+    /// <summary>Gets the SDP version, bumped whenever the tracks change.</summary>
+    public long SdpVersion { get; private set; } = 1;
+
+    /// <summary>Gets a value indicating whether the stream went away.</summary>
+    public bool IsEnded => Volatile.Read(ref _ended);
+
+    /// <summary>Gets the number of sessions playing.</summary>
+    public int PlayingCount => Volatile.Read(ref _playing).Length;
+
+    /// <summary>Gets the current tracks.</summary>
+    public IReadOnlyList<TrackInfo> Tracks
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _info;
+            }
+        }
+    }
+
+    /// <summary>Gets the sender state of a track (for the SETUP response's ssrc).</summary>
+    public RtpTrack? Track(int index)
+    {
+        lock (_gate)
+        {
+            return (uint)index < (uint)_tracks.Length ? _tracks[index] : null;
+        }
+    }
+
+    /// <summary>Starts sending to <paramref name="session"/>: cached GOP (per <paramref name="startAt"/>), then live.</summary>
+    /// <returns>For each of the session's tracks, the sequence number and RTP time of its first packet.</returns>
+    public IReadOnlyList<(int Track, ushort Sequence, uint RtpTime)> Play(RtspSession session, StartAt startAt, FrameQueueOptions options)
+    {
+        lock (_gate)
+        {
+            var queue = new FrameQueue<RtpFrame>(options, _time, startAtKeyframe: true)
+            {
+                SyncTrack = _anchor >= 0 && session.HasTrack(_anchor) ? _anchor : -1,
+            };
+            var gop = startAt == StartAt.Keyframe ? _gop.Units : [];
+            var info = new List<(int, ushort, uint)>();
+            foreach (var index in session.TrackIndexes)
+            {
+                if ((uint)index >= (uint)_tracks.Length)
+                {
+                    continue;
+                }
+
+                var first = gop.FirstOrDefault(f => f.TrackIndex == index && !f.IsControl);
+                info.Add(first is not null
+                    ? (index, first.FirstSequence, first.FirstTimestamp)
+                    : (index, _tracks[index].NextSequence, _tracks[index].CurrentTimestamp()));
+            }
+
+            foreach (var frame in gop)
+            {
+                if (session.HasTrack(frame.TrackIndex))
+                {
+                    queue.TryWrite(frame);
+                }
+            }
+
+            session.Attach(queue);
+            if (Array.IndexOf(_playing, session) < 0)
+            {
+                _playing = [.. _playing, session];
+            }
+
+            return info;
+        }
+    }
+
+    /// <summary>Stops sending to <paramref name="session"/>; no frame is offered to it after this returns.</summary>
+    public void Stop(RtspSession session)
+    {
+        lock (_gate)
+        {
+            var index = Array.IndexOf(_playing, session);
+            if (index >= 0)
+            {
+                _playing = [.. _playing[..index], .. _playing[(index + 1)..]];
+            }
+        }
+    }
+
+    /// <summary>Sends an RTCP sender report for every track that has sent, to every session playing it.</summary>
+    public void SendReports()
+    {
+        lock (_gate)
+        {
+            if (_playing.Length == 0)
+            {
+                return;
+            }
+
+            Span<byte> buffer = stackalloc byte[128];
+            var ntp = Rtcp.ToNtp(_time.GetUtcNow().UtcDateTime);
+            foreach (var track in _tracks)
+            {
+                if (!track.HasSent)
+                {
+                    continue;
+                }
+
+                var length = Rtcp.WriteSenderReport(buffer, track.Ssrc, ntp, track.CurrentTimestamp(), (uint)track.PacketsSent, (uint)track.OctetsSent, "relay@" + Environment.MachineName);
+                var frame = RtpFrame.Rent(track.Index, isKeyframe: false, TimeSpan.Zero, length + RtpFrame.InterleavedHeaderLength, isControl: true);
+                frame.AppendRtcp(buffer[..length]);
+                foreach (var session in _playing)
+                {
+                    session.Offer(frame);
+                }
+
+                frame.Release();
+            }
+        }
+    }
+
+    /// <inheritdoc />
+    void IStreamSubscriber.OnAttached(IReadOnlyList<TrackInfo> tracks, int anchorTrack, IReadOnlyList<AccessUnit> gop)
+    {
+        lock (_gate)
+        {
+            Rebuild(tracks, anchorTrack);
+            foreach (var unit in gop)
+            {
+                var frame = Packetize(unit);
+                if (frame is not null)
+                {
+                    _gop.Add(frame);
+                    frame.Release();
+                }
+            }
+        }
+    }
+
+    /// <inheritdoc />
+    void IStreamSubscriber.OnAccessUnit(AccessUnit unit)
+    {
+        lock (_gate)
+        {
+            var frame = Packetize(unit);
+            if (frame is null)
+            {
+                return;
+            }
+
+            _gop.Add(frame);
+            foreach (var session in _playing)
+            {
+                session.Offer(frame);
+            }
+
+            frame.Release();
+        }
+    }
+
+    /// <inheritdoc />
+    void IStreamSubscriber.OnTracksChanged(IReadOnlyList<TrackInfo> tracks, int anchorTrack, bool codecChanged)
+    {
+        RtspSession[] ended = [];
+        lock (_gate)
+        {
+            if (codecChanged)
+            {
+                // Readers negotiated the old codec: close them; new readers get a new SDP.
+                ended = _playing;
+                _playing = [];
+                _gop.Clear();
+                Rebuild(tracks, anchorTrack);
+            }
+            else
+            {
+                for (var i = 0; i < tracks.Count && i < _tracks.Length; i++)
+                {
+                    _tracks[i].Info = tracks[i];
+                }
+
+                _info = [.. tracks];
+                _anchor = anchorTrack;
+                _gop.AnchorTrack = anchorTrack;
+            }
+
+            SdpVersion++;
+        }
+
+        foreach (var session in ended)
+        {
+            session.End("the source's codec changed");
+        }
+    }
+
+    /// <inheritdoc />
+    void IStreamSubscriber.OnDetached()
+    {
+        RtspSession[] ended;
+        lock (_gate)
+        {
+            Volatile.Write(ref _ended, true);
+            ended = _playing;
+            _playing = [];
+            _gop.Dispose();
+        }
+
+        foreach (var session in ended)
+        {
+            session.End("the stream was removed");
+        }
+    }
+
+    /// <summary>Leaves the stream and drops the cache; sessions are ended by their owners.</summary>
+    public void Dispose()
+    {
+        Stream.Unsubscribe(this);
+        ((IStreamSubscriber)this).OnDetached();
+    }
+
+    private void Rebuild(IReadOnlyList<TrackInfo> tracks, int anchorTrack)
+    {
+        _info = [.. tracks];
+        _tracks = tracks.Select(t => new RtpTrack(t, Sdp.SdpBuilder.PayloadTypeFor(t))).ToArray();
+        _packetizers = tracks.Select(t => RtpPacketizer.For(t, _config.Mtu)).ToArray();
+        _anchor = anchorTrack;
+        _gop.AnchorTrack = anchorTrack;
+    }
+
+    private RtpFrame? Packetize(AccessUnit unit)
+    {
+        if ((uint)unit.TrackIndex >= (uint)_tracks.Length || unit.Length == 0)
+        {
+            return null;
+        }
+
+        var packetizer = _packetizers[unit.TrackIndex];
+        var frame = RtpFrame.Rent(unit.TrackIndex, unit.IsKeyframe, unit.Dts, packetizer.EstimateFrameSize(unit));
+        packetizer.Packetize(unit, _tracks[unit.TrackIndex], frame);
+        if (frame.PacketCount == 0)
+        {
+            frame.Release();
+            return null;
+        }
+
+        return frame;
+    }
+}

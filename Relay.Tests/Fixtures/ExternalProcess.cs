@@ -1,0 +1,46 @@
+using System.Diagnostics;
+using System.Text;
+
+namespace Relay.Tests.Fixtures;
+
+/// <summary>What an external program did.</summary>
+public sealed record ProcessResult(int ExitCode, string Stdout, string Stderr, byte[] StdoutBytes);
+
+/// <summary>Runs real clients (ffprobe, ffmpeg, gst-launch-1.0) with a hard time limit.</summary>
+public static class ExternalProcess
+{
+    public static async Task<ProcessResult> RunAsync(string file, IEnumerable<string> args, TimeSpan timeout, CancellationToken cancellationToken = default)
+    {
+        var start = new ProcessStartInfo(file)
+        {
+            RedirectStandardError = true,
+            RedirectStandardOutput = true,
+            RedirectStandardInput = true,
+            UseShellExecute = false,
+        };
+        foreach (var arg in args)
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        using var process = Process.Start(start) ?? throw new InvalidOperationException($"{file} did not start");
+        process.StandardInput.Close();
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        cts.CancelAfter(timeout);
+        var stdout = new MemoryStream();
+        var copy = process.StandardOutput.BaseStream.CopyToAsync(stdout, cts.Token);
+        var stderr = process.StandardError.ReadToEndAsync(cts.Token);
+        try
+        {
+            await process.WaitForExitAsync(cts.Token);
+            await copy;
+            var bytes = stdout.ToArray();
+            return new ProcessResult(process.ExitCode, Encoding.UTF8.GetString(bytes), await stderr, bytes);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            throw new TimeoutException($"{file} {string.Join(' ', args)} did not finish within {timeout.TotalSeconds:0} s");
+        }
+    }
+}

@@ -1,0 +1,169 @@
+using System.Buffers.Binary;
+using Relay.Tests.Fixtures;
+using Xunit.Abstractions;
+
+namespace Relay.Tests.Rtsp;
+
+/// <summary>Real RTSP clients (ffprobe, ffmpeg, gst-launch rtspsrc) reading a fake camera through the relay.</summary>
+public sealed class RtspClientTests(ITestOutputHelper output) : InteropTestBase(output)
+{
+    [Theory]
+    [InlineData("tcp")]
+    [InlineData("udp")]
+    public async Task Ffprobe_reports_the_cameras_codec_size_and_frame_rate(string transport)
+    {
+        await using var camera = await FakeCamera.StartAsync(new FakeCameraOptions { Width = 320, Height = 240, Fps = 25 });
+        await using var relay = await StartRelayAsync(camera.Url);
+
+        var streams = await Clients.ProbeAsync(relay.RtspUrl("cam1"), transport);
+
+        var video = Assert.Single(streams);
+        Assert.Equal("h264", video["codec_name"]);
+        Assert.Equal(("320", "240"), (video["width"], video["height"]));
+        Assert.Equal("25/1", video["r_frame_rate"]);
+    }
+
+    [Theory]
+    [InlineData("tcp")]
+    [InlineData("udp")]
+    public async Task Ffmpeg_receives_every_frame_for_several_seconds_without_errors(string transport)
+    {
+        await using var camera = await FakeCamera.StartAsync();
+        await using var relay = await StartRelayAsync(camera.Url);
+
+        var read = await Clients.ReadWithFfmpegAsync(relay.RtspUrl("cam1"), transport, seconds: 4);
+
+        Assert.True(read.ExitCode == 0, read.Result.Stderr);
+        Assert.Empty(read.Problems);
+        Assert.InRange(read.Frames, 95, 105); // 4 s at 25 fps
+    }
+
+    [Theory]
+    [InlineData("tcp")]
+    [InlineData("udp")]
+    public async Task Gstreamer_rtspsrc_receives_frames(string transport)
+    {
+        await using var camera = await FakeCamera.StartAsync();
+        await using var relay = await StartRelayAsync(camera.Url);
+
+        var result = await Clients.ReadWithGstreamerAsync(relay.RtspUrl("cam1"), transport, buffers: 100);
+
+        Assert.True(result.ExitCode == 0, result.Stderr + result.Stdout);
+    }
+
+    [Theory]
+    [InlineData("tcp", "aac", "aac")]
+    [InlineData("udp", "aac", "aac")]
+    [InlineData("tcp", "pcmu", "pcm_mulaw")]
+    [InlineData("tcp", "opus", "opus")]
+    public async Task A_camera_with_audio_is_relayed_with_both_tracks(string transport, string audio, string ffmpegCodec)
+    {
+        await using var camera = await FakeCamera.StartAsync(new FakeCameraOptions { Audio = audio });
+        await using var relay = await StartRelayAsync(camera.Url);
+
+        var streams = await Clients.ProbeAsync(relay.RtspUrl("cam1"), transport);
+        var read = await Clients.ReadWithFfmpegAsync(relay.RtspUrl("cam1"), transport, seconds: 3);
+
+        Assert.Equal(["h264", ffmpegCodec], streams.Select(s => s["codec_name"]));
+        Assert.True(read.ExitCode == 0, read.Result.Stderr);
+        Assert.Empty(read.Problems);
+        Assert.Matches(@"audio:\s*[1-9]\d*(\.\d+)?[kKM]i?B", read.Result.Stderr); // ffmpeg's summary: audio bytes written
+    }
+
+    [Fact]
+    public async Task H265_and_a_passthrough_track_are_relayed()
+    {
+        await using var camera = await FakeCamera.StartAsync(new FakeCameraOptions { VideoCodec = "h265", PassthroughTrack = true });
+        await using var relay = await StartRelayAsync(camera.Url);
+
+        var streams = await Clients.ProbeAsync(relay.RtspUrl("cam1"), "tcp");
+
+        Assert.Equal(["hevc", "pcm_s16be"], streams.Select(s => s["codec_name"]));
+        Assert.Equal("320", streams[0]["width"]);
+        Assert.Equal("8000", streams[1]["sample_rate"]);
+    }
+
+    [Fact]
+    public async Task Fifty_readers_each_receive_every_frame_while_the_camera_sees_one_session()
+    {
+        await using var camera = await FakeCamera.StartAsync();
+        await using var relay = await StartRelayAsync(camera.Url);
+        await Clients.ProbeAsync(relay.RtspUrl("cam1"), "tcp"); // the stream is up
+
+        var readers = Enumerable.Range(0, 50).Select(_ => Clients.ReadWithFfmpegAsync(relay.RtspUrl("cam1"), "tcp", seconds: 6)).ToList();
+        await Eventually.WaitAsync(() => relay.Streams.TryGet("cam1", out var r) && relay.App.Services.GetService(typeof(Relay.Server.Rtsp.RtspServer)) is Relay.Server.Rtsp.RtspServer s && s.Sessions.Count(x => x.IsPlaying) == 50, TimeSpan.FromSeconds(30), "50 playing sessions");
+        var cameraSessions = camera.SessionCount;
+        var results = await Task.WhenAll(readers);
+
+        Assert.Equal(1, cameraSessions);
+        Assert.All(results, r =>
+        {
+            Assert.True(r.ExitCode == 0, r.Result.Stderr);
+            Assert.Empty(r.Problems);
+            Assert.InRange(r.Frames, 145, 175); // 6 s at 25 fps; ffmpeg's -t window is in stream time, so its count varies by a few frames
+        });
+    }
+
+    [Theory]
+    [InlineData("tcp")]
+    [InlineData("udp")]
+    public async Task The_first_video_packets_a_new_reader_receives_are_sps_pps_then_a_keyframe(string transport)
+    {
+        await using var camera = await FakeCamera.StartAsync();
+        await using var relay = await StartRelayAsync(camera.Url);
+        await Clients.ProbeAsync(relay.RtspUrl("cam1"), "tcp");
+        var dir = Directory.CreateTempSubdirectory("relay-rtp-");
+        try
+        {
+            // Several readers join at different points of the GOP; each must start at SPS, PPS, IDR.
+            for (var i = 0; i < 3; i++)
+            {
+                var file = Path.Combine(dir.FullName, $"reader{i}.rtp");
+                var result = await ExternalProcess.RunAsync(
+                    "gst-launch-1.0",
+                    ["-q", "rtspsrc", $"location={relay.RtspUrl("cam1")}", $"protocols={transport}", "!", "application/x-rtp,media=video", "!", "identity", "eos-after=30", "!", "rtpstreampay", "!", "filesink", $"location={file}"],
+                    TimeSpan.FromSeconds(30));
+                Assert.True(result.ExitCode == 0, result.Stderr);
+
+                var types = FirstNalTypes(await File.ReadAllBytesAsync(file), 3);
+                Assert.Equal([7, 8, 5], types);
+                await Task.Delay(TimeSpan.FromMilliseconds(330)); // the scenario: the next reader joins later in the GOP
+            }
+        }
+        finally
+        {
+            dir.Delete(recursive: true);
+        }
+    }
+
+    private static List<int> FirstNalTypes(byte[] rfc4571, int count)
+    {
+        // RFC 4571 framing: 16-bit length, then one RTP packet; the NAL type (or FU-A's inner type) follows the header.
+        var types = new List<int>();
+        var offset = 0;
+        while (offset + 2 < rfc4571.Length && types.Count < count)
+        {
+            var length = BinaryPrimitives.ReadUInt16BigEndian(rfc4571.AsSpan(offset));
+            var packet = rfc4571.AsSpan(offset + 2, length);
+            offset += 2 + length;
+            var payload = packet[(12 + (4 * (packet[0] & 0x0F)))..];
+            var type = payload[0] & 0x1F;
+            if (type == 28)
+            {
+                if ((payload[1] & 0x80) == 0)
+                {
+                    continue; // not the first fragment
+                }
+
+                type = payload[1] & 0x1F;
+            }
+
+            types.Add(type);
+        }
+
+        return types;
+    }
+
+    private async Task<RelayHost> StartRelayAsync(Uri source) =>
+        await RelayHost.StartAsync(new Dictionary<string, string?> { ["Relay:Streams:cam1:Source"] = source.ToString() }, Logs);
+}
