@@ -1,4 +1,4 @@
-using System.Buffers;
+
 using System.Diagnostics;
 
 namespace Relay.Media;
@@ -69,7 +69,7 @@ public sealed class AccessUnit : IMediaFrame
     public static AccessUnit Rent(int trackIndex, int length, bool isKeyframe)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(length);
-        return new AccessUnit(ArrayPool<byte>.Shared.Rent(Math.Max(length, 1)), length, trackIndex, isKeyframe);
+        return new AccessUnit(MediaBufferPool.Rent(Math.Max(length, 1)), length, trackIndex, isKeyframe);
     }
 
     /// <summary>Creates a unit holding a copy of <paramref name="data"/>.</summary>
@@ -115,7 +115,7 @@ public sealed class AccessUnit : IMediaFrame
             var buffer = Interlocked.Exchange(ref _buffer, null);
             if (buffer is not null)
             {
-                ArrayPool<byte>.Shared.Return(buffer);
+                MediaBufferPool.Return(buffer);
             }
         }
         else if (remaining < 0)

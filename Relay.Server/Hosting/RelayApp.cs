@@ -30,7 +30,7 @@ internal static partial class RelayApp
         WebApplicationBuilder builder;
         try
         {
-            builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = hostArgs, ContentRootPath = AppContext.BaseDirectory });
+            builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = hostArgs, ContentRootPath = AppContext.BaseDirectory });
             AddConfigFile(builder);
         }
         catch (Exception e) when (e is FormatException or System.IO.InvalidDataException or JsonException)

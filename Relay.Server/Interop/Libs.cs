@@ -20,7 +20,7 @@ internal static class Libs
     public const string GstApp = "libgstapp-1.0.so.0";
     public const string GstSdp = "libgstsdp-1.0.so.0";
     public const string GstRtspServer = "libgstrtspserver-1.0.so.0";
-    public const string LibC = "libc";
+    public const string LibC = "libc.so.6";
 }
 
 /// <summary>GstState.</summary>

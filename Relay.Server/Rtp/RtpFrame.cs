@@ -1,4 +1,4 @@
-using System.Buffers;
+
 using System.Buffers.Binary;
 using Relay.Media;
 
@@ -64,7 +64,7 @@ internal sealed class RtpFrame : IMediaFrame
 
     /// <summary>Creates an empty frame; the caller owns one reference.</summary>
     public static RtpFrame Rent(int trackIndex, bool isKeyframe, TimeSpan dts, int capacity, bool isControl = false) =>
-        new(ArrayPool<byte>.Shared.Rent(Math.Max(capacity, 64)), trackIndex, isKeyframe, isControl, dts);
+        new(MediaBufferPool.Rent(Math.Max(capacity, 64)), trackIndex, isKeyframe, isControl, dts);
 
     /// <summary>Enumerates the packets (without their interleaved prefixes).</summary>
     public PacketEnumerator Packets => new(Data);
@@ -124,7 +124,7 @@ internal sealed class RtpFrame : IMediaFrame
         var remaining = Interlocked.Decrement(ref _references);
         if (remaining == 0)
         {
-            ArrayPool<byte>.Shared.Return(_buffer);
+            MediaBufferPool.Return(_buffer);
             _buffer = [];
         }
         else if (remaining < 0)
@@ -137,9 +137,9 @@ internal sealed class RtpFrame : IMediaFrame
     {
         if (Length + size > _buffer.Length)
         {
-            var larger = ArrayPool<byte>.Shared.Rent(Math.Max(_buffer.Length * 2, Length + size));
+            var larger = MediaBufferPool.Rent(Math.Max(_buffer.Length * 2, Length + size));
             _buffer.AsSpan(0, Length).CopyTo(larger);
-            ArrayPool<byte>.Shared.Return(_buffer);
+            MediaBufferPool.Return(_buffer);
             _buffer = larger;
         }
 

@@ -1,19 +1,27 @@
+using System.Buffers;
 using System.IO.Pipelines;
 using System.Net;
+using System.Net.Sockets;
 using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Connections.Features;
 
 namespace Relay.Server.Rtsp;
 
-/// <summary>One RTSP client connection: its pipes, the lock that orders writes, and the sessions it created.</summary>
+/// <summary>
+/// One RTSP client connection: its input pipe, the lock that orders writes, and the sessions it created.
+/// Writes (responses and interleaved media) go straight to the socket when Kestrel exposes it: a shared RTP
+/// frame is sent from its pooled buffer without being copied into a pipe per reader, so a hundred readers
+/// of one keyframe cost one buffer, not a hundred. (With TLS in the transport this would bypass encryption;
+/// the pipe is used whenever no plain socket is available.)
+/// </summary>
 internal sealed class RtspConnection(ConnectionContext context)
 {
     private readonly List<RtspSession> _sessions = []; // guarded by itself
+    private readonly Socket? _socket = context.Features.Get<IConnectionSocketFeature>()?.Socket;
 
     public string Id => context.ConnectionId;
 
     public PipeReader Input => context.Transport.Input;
-
-    public PipeWriter Output => context.Transport.Output;
 
     /// <summary>Gets the lock every write (responses and interleaved media) takes, so they never interleave.</summary>
     public SemaphoreSlim WriteLock { get; } = new(1, 1);
@@ -49,6 +57,47 @@ internal sealed class RtspConnection(ConnectionContext context)
         lock (_sessions)
         {
             _sessions.Remove(session);
+        }
+    }
+
+    /// <summary>Sends bytes; the caller holds <see cref="WriteLock"/>.</summary>
+    public async ValueTask SendAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
+    {
+        if (_socket is null)
+        {
+            var result = await context.Transport.Output.WriteAsync(data, cancellationToken);
+            if (result.IsCompleted)
+            {
+                throw new ConnectionAbortedException("the connection is closed");
+            }
+
+            return;
+        }
+
+        while (!data.IsEmpty)
+        {
+            var sent = await _socket.SendAsync(data, SocketFlags.None, cancellationToken);
+            data = data[sent..];
+        }
+    }
+
+    /// <summary>Stops writing, so the client reads what was sent and then sees the connection end.</summary>
+    public async ValueTask CloseOutputAsync()
+    {
+        if (_socket is not null)
+        {
+            try
+            {
+                _socket.Shutdown(SocketShutdown.Send);
+            }
+            catch (Exception e) when (e is SocketException or ObjectDisposedException)
+            {
+                // Already gone.
+            }
+        }
+        else
+        {
+            await context.Transport.Output.CompleteAsync();
         }
     }
 

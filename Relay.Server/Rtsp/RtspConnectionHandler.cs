@@ -28,7 +28,7 @@ internal sealed partial class RtspConnectionHandler(RtspServer server, ILogger<R
         {
             await ServeAsync(connection, handler);
         }
-        catch (Exception e) when (e is ConnectionResetException or ConnectionAbortedException or IOException or OperationCanceledException or InvalidOperationException)
+        catch (Exception e) when (e is ConnectionResetException or ConnectionAbortedException or IOException or OperationCanceledException or InvalidOperationException or System.Net.Sockets.SocketException)
         {
             // The client went away or was cut off.
         }
@@ -153,11 +153,12 @@ internal sealed partial class RtspConnectionHandler(RtspServer server, ILogger<R
 
     private static async Task WriteAsync(RtspConnection connection, RtspResponse response, int? cseq)
     {
+        var bytes = new ArrayBufferWriter<byte>(512);
+        response.WriteTo(bytes, cseq);
         await connection.WriteLock.WaitAsync(connection.Closed);
         try
         {
-            response.WriteTo(connection.Output, cseq);
-            await connection.Output.FlushAsync(connection.Closed);
+            await connection.SendAsync(bytes.WrittenMemory, connection.Closed);
         }
         finally
         {
@@ -166,7 +167,7 @@ internal sealed partial class RtspConnectionHandler(RtspServer server, ILogger<R
 
         if (response.CloseConnection)
         {
-            await connection.Output.CompleteAsync();
+            await connection.CloseOutputAsync();
         }
     }
 

@@ -25,10 +25,14 @@ internal sealed class RtspMedia : IStreamSubscriber, IDisposable
     private int _anchor = -1; // guarded by _gate
     private bool _ended;
 
-    public RtspMedia(Stream stream, RtspServerConfig config, TimeProvider time)
+    private readonly UdpTransport? _udp;
+    private UdpBatch? _batch; // guarded by _gate
+
+    public RtspMedia(Stream stream, RtspServerConfig config, TimeProvider time, UdpTransport? udp)
     {
         Stream = stream;
         _config = config;
+        _udp = udp;
         _time = time;
         _gop = new GopCache<RtpFrame>(stream.Config.GopCacheMaxBytes, stream.Config.GopCacheMaxDuration);
         SdpSessionId = Random.Shared.NextInt64(1, long.MaxValue / 2);
@@ -75,10 +79,7 @@ internal sealed class RtspMedia : IStreamSubscriber, IDisposable
     {
         lock (_gate)
         {
-            var queue = new FrameQueue<RtpFrame>(options, _time, startAtKeyframe: true)
-            {
-                SyncTrack = _anchor >= 0 && session.HasTrack(_anchor) ? _anchor : -1,
-            };
+            session.BeginPlay(_anchor >= 0 && session.HasTrack(_anchor) ? _anchor : -1, options);
             var gop = startAt == StartAt.Keyframe ? _gop.Units : [];
             var info = new List<(int, ushort, uint)>();
             foreach (var index in session.TrackIndexes)
@@ -96,13 +97,9 @@ internal sealed class RtspMedia : IStreamSubscriber, IDisposable
 
             foreach (var frame in gop)
             {
-                if (session.HasTrack(frame.TrackIndex))
-                {
-                    queue.TryWrite(frame);
-                }
+                session.Offer(frame);
             }
 
-            session.Attach(queue);
             if (Array.IndexOf(_playing, session) < 0)
             {
                 _playing = [.. _playing, session];
@@ -187,9 +184,18 @@ internal sealed class RtspMedia : IStreamSubscriber, IDisposable
             }
 
             _gop.Add(frame);
-            foreach (var session in _playing)
+            var batch = _batch ??= _udp is null ? null : new UdpBatch(_udp.RtpSocket);
+            batch?.Begin(frame);
+            try
             {
-                session.Offer(frame);
+                foreach (var session in _playing)
+                {
+                    session.Offer(frame, batch);
+                }
+            }
+            finally
+            {
+                batch?.Flush();
             }
 
             frame.Release();
@@ -227,7 +233,7 @@ internal sealed class RtspMedia : IStreamSubscriber, IDisposable
 
         foreach (var session in ended)
         {
-            session.End("the source's codec changed");
+            session.End("the source's codec changed", closeConnection: true);
         }
     }
 
@@ -241,11 +247,13 @@ internal sealed class RtspMedia : IStreamSubscriber, IDisposable
             ended = _playing;
             _playing = [];
             _gop.Dispose();
+            _batch?.Dispose();
+            _batch = null;
         }
 
         foreach (var session in ended)
         {
-            session.End("the stream was removed");
+            session.End("the stream was removed", closeConnection: true);
         }
     }
 

@@ -83,7 +83,7 @@ internal sealed partial class RtspServer : IHostedService, IAsyncDisposable
                 return media;
             }
 
-            media = new RtspMedia(stream, Config, Time);
+            media = new RtspMedia(stream, Config, Time, _udp);
             stream.Subscribe(media, StartAt.Keyframe);
             _media[stream] = media;
             return media;

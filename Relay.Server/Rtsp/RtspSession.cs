@@ -13,11 +13,11 @@ namespace Relay.Server.Rtsp;
 /// <summary>Where one track of a session goes: interleaved channels (TCP) or the reader's UDP ports.</summary>
 internal sealed record TrackTransport(int Track, string ControlUri, int RtpChannel, int RtcpChannel, IPEndPoint? RtpEndPoint, IPEndPoint? RtcpEndPoint)
 {
-    /// <summary>Gets the RTP destination as a SocketAddress (built once, reused for every send).</summary>
-    public SocketAddress? RtpAddress { get; } = RtpEndPoint?.Serialize();
+    /// <summary>Gets the RTP destination in the kernel's format (built once, reused for every send).</summary>
+    public NativeSocketAddress? RtpTarget { get; } = RtpEndPoint is null ? null : new NativeSocketAddress(RtpEndPoint);
 
     /// <summary>Gets the RTCP destination.</summary>
-    public SocketAddress? RtcpAddress { get; } = RtcpEndPoint?.Serialize();
+    public NativeSocketAddress? RtcpTarget { get; } = RtcpEndPoint is null ? null : new NativeSocketAddress(RtcpEndPoint);
 }
 
 /// <summary>
@@ -26,13 +26,19 @@ internal sealed record TrackTransport(int Track, string ControlUri, int RtpChann
 /// connection (one write per frame, under the connection's write lock); UDP sessions send each packet from
 /// the server's RTP socket.
 /// </summary>
-internal sealed partial class RtspSession
+internal sealed partial class RtspSession : IDisposable
 {
     private readonly Lock _gate = new();
     private readonly Dictionary<int, TrackTransport> _tracks = []; // guarded by _gate
     private readonly RtspServer _server;
     private readonly ILogger _logger;
-    private FrameQueue<RtpFrame>? _queue; // guarded by _gate
+    private readonly Lock _udpGate = new();
+    private FrameQueue<RtpFrame>? _queue; // guarded by _gate (TCP)
+    private Dictionary<int, TrackTransport>? _udpTargets; // guarded by _udpGate; null when not playing (UDP)
+    private List<RtpFrame>? _pending; // guarded by _udpGate: frames held between PLAY and its response (UDP)
+    private int _syncTrack = -1; // guarded by _udpGate
+    private bool _awaitingSync; // guarded by _udpGate
+    private long _udpSkipped; // guarded by _udpGate
     private CancellationTokenSource? _senderStop; // guarded by _gate
     private Task _sender = Task.CompletedTask;
     private int _wantedTracks; // bit per track index (tracks 0..31); read without the lock on the hot path
@@ -67,9 +73,17 @@ internal sealed partial class RtspSession
     {
         get
         {
-            lock (_gate)
+            if (IsTcp)
             {
-                return _queue is not null;
+                lock (_gate)
+                {
+                    return _queue is not null;
+                }
+            }
+
+            lock (_udpGate)
+            {
+                return _udpTargets is not null;
             }
         }
     }
@@ -85,9 +99,17 @@ internal sealed partial class RtspSession
     {
         get
         {
-            lock (_gate)
+            if (IsTcp)
             {
-                return _queue?.Skipped ?? 0;
+                lock (_gate)
+                {
+                    return _queue?.Skipped ?? 0;
+                }
+            }
+
+            lock (_udpGate)
+            {
+                return _udpSkipped;
             }
         }
     }
@@ -142,30 +164,105 @@ internal sealed partial class RtspSession
 
     public void Touch() => Interlocked.Exchange(ref _lastActivity, _server.Time.GetTimestamp());
 
-    /// <summary>Called by <see cref="RtspMedia"/> under its lock: queues a frame when this session wants its track.</summary>
-    public void Offer(RtpFrame frame)
+    /// <summary>
+    /// Called by <see cref="RtspMedia"/> under its lock for every frame. A TCP session queues the frame for its
+    /// sender task (the network may be slow; the queue decides what to skip). A UDP session sends it at once:
+    /// a UDP send never waits on the reader, and sending on the delivering thread costs no thread hop per frame
+    /// and reader.
+    /// </summary>
+    /// <param name="frame">The frame (borrowed).</param>
+    /// <param name="batch">For UDP, the batch the delivering thread flushes after offering to every session.</param>
+    public void Offer(RtpFrame frame, UdpBatch? batch = null)
     {
-        // The queue field is read without our lock: Attach/Detach happen under the media lock too.
-        var queue = Volatile.Read(ref _queue);
-        if (queue is not null && frame.TrackIndex < 32 && (Volatile.Read(ref _wantedTracks) & (1 << frame.TrackIndex)) != 0)
+        if (frame.TrackIndex >= 32 || (Volatile.Read(ref _wantedTracks) & (1 << frame.TrackIndex)) == 0)
         {
-            queue.TryWrite(frame);
+            return;
+        }
+
+        if (IsTcp)
+        {
+            Volatile.Read(ref _queue)?.TryWrite(frame);
+            return;
+        }
+
+        lock (_udpGate)
+        {
+            if (_udpTargets is null)
+            {
+                return;
+            }
+
+            if (_awaitingSync)
+            {
+                if (frame.IsControl || !frame.IsKeyframe || (_syncTrack >= 0 && frame.TrackIndex != _syncTrack))
+                {
+                    _udpSkipped++;
+                    return;
+                }
+
+                _awaitingSync = false;
+            }
+
+            if (_pending is not null)
+            {
+                // Between PLAY and its response: hold frames so none arrives before the response.
+                frame.AddRef();
+                _pending.Add(frame);
+                return;
+            }
+
+            SendUdp(frame, batch);
         }
     }
 
-    /// <summary>Called by <see cref="RtspMedia.Play"/> under the media lock: the queue to send from.</summary>
-    public void Attach(FrameQueue<RtpFrame> queue)
+    /// <summary>Called by <see cref="RtspMedia.Play"/> under the media lock: prepares delivery from the next frame on.</summary>
+    public void BeginPlay(int syncTrack, FrameQueueOptions options)
     {
-        lock (_gate)
+        if (IsTcp)
         {
-            StopSenderLocked();
-            _queue = queue;
+            lock (_gate)
+            {
+                StopSenderLocked();
+                _queue = new FrameQueue<RtpFrame>(options, _server.Time, startAtKeyframe: true) { SyncTrack = syncTrack };
+            }
+
+            return;
+        }
+
+        lock (_udpGate)
+        {
+            ReleasePendingLocked();
+            _udpTargets = Transports.Where(t => t.Track < 32).ToDictionary(t => t.Track);
+            _syncTrack = syncTrack;
+            _awaitingSync = true;
+            _pending = [];
         }
     }
 
-    /// <summary>Starts sending what is queued (after the PLAY response was written).</summary>
+    /// <summary>Starts sending (after the PLAY response was written).</summary>
     public void StartSending()
     {
+        if (!IsTcp)
+        {
+            lock (_udpGate)
+            {
+                if (_pending is null)
+                {
+                    return;
+                }
+
+                foreach (var frame in _pending)
+                {
+                    SendUdp(frame, batch: null);
+                    frame.Release();
+                }
+
+                _pending = null;
+            }
+
+            return;
+        }
+
         lock (_gate)
         {
             if (_queue is null || _senderStop is not null)
@@ -180,7 +277,7 @@ internal sealed partial class RtspSession
             {
                 try
                 {
-                    await (IsTcp ? SendTcpAsync(queue, stop.Token) : SendUdpAsync(queue, stop.Token));
+                    await SendTcpAsync(queue, stop.Token);
                 }
                 finally
                 {
@@ -195,14 +292,13 @@ internal sealed partial class RtspSession
     public void Pause()
     {
         Media.Stop(this);
-        lock (_gate)
-        {
-            StopSenderLocked();
-        }
+        StopDelivery();
     }
 
     /// <summary>Ends the session: stops sending and forgets it. Idempotent.</summary>
-    public void End(string reason)
+    /// <param name="reason">Why, for the log.</param>
+    /// <param name="closeConnection">Also close the reader's RTSP connection (the stream cannot continue for it).</param>
+    public void End(string reason, bool closeConnection = false)
     {
         if (Interlocked.Exchange(ref _ended, 1) != 0)
         {
@@ -210,13 +306,54 @@ internal sealed partial class RtspSession
         }
 
         Media.Stop(this);
+        StopDelivery();
+        _server.Forget(this);
+        Log.SessionEnded(_logger, Id, Media.Stream.Name, reason, BytesSent);
+        if (closeConnection)
+        {
+            Connection.Abort(reason);
+        }
+    }
+
+    /// <inheritdoc />
+    public void Dispose() => End("disposed");
+
+    private void StopDelivery()
+    {
         lock (_gate)
         {
             StopSenderLocked();
         }
 
-        _server.Forget(this);
-        Log.SessionEnded(_logger, Id, Media.Stream.Name, reason, BytesSent);
+        lock (_udpGate)
+        {
+            ReleasePendingLocked();
+            _udpTargets = null;
+        }
+    }
+
+    private void ReleasePendingLocked()
+    {
+        foreach (var frame in _pending ?? [])
+        {
+            frame.Release();
+        }
+
+        _pending = null;
+    }
+
+    private void SendUdp(RtpFrame frame, UdpBatch? batch)
+    {
+        if (!_udpTargets!.TryGetValue(frame.TrackIndex, out var transport))
+        {
+            return;
+        }
+
+        var (sent, bytes) = batch is not null && !frame.IsControl
+            ? batch.Add(transport.RtpTarget!)
+            : _server.Udp.Send(frame, frame.IsControl ? transport.RtcpTarget! : transport.RtpTarget!, frame.IsControl);
+        Interlocked.Add(ref _packetsSent, sent);
+        Interlocked.Add(ref _bytesSent, bytes);
     }
 
     /// <summary>Handles RTCP from the reader (receiver reports).</summary>
@@ -255,85 +392,8 @@ internal sealed partial class RtspSession
 
     private async Task SendTcpAsync(FrameQueue<RtpFrame> queue, CancellationToken cancellationToken)
     {
-        var output = Connection.Output;
         var channels = Transports.ToDictionary(t => t.Track);
-        try
-        {
-            while (await queue.WaitToReadAsync(cancellationToken))
-            {
-                await Connection.WriteLock.WaitAsync(cancellationToken);
-                try
-                {
-                    while (queue.TryRead(out var frame))
-                    {
-                        try
-                        {
-                            WriteInterleaved(output, frame, channels);
-                        }
-                        finally
-                        {
-                            frame.Release();
-                        }
-                    }
-
-                    var result = await output.FlushAsync(cancellationToken);
-                    if (result.IsCompleted || result.IsCanceled)
-                    {
-                        return;
-                    }
-                }
-                finally
-                {
-                    Connection.WriteLock.Release();
-                }
-            }
-        }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested && !queue.Faulted.IsCancellationRequested)
-        {
-            // Paused or ended.
-        }
-        catch (Exception e) when (e is ReaderTooSlowException or OperationCanceledException)
-        {
-            Log.ReaderTooSlow(_logger, Id, Media.Stream.Name);
-            Connection.Abort("reader too slow");
-        }
-        catch (Exception e) when (e is IOException or ObjectDisposedException or InvalidOperationException)
-        {
-            // The connection went away; its close ends the session.
-        }
-    }
-
-    private void WriteInterleaved(PipeWriter output, RtpFrame frame, Dictionary<int, TrackTransport> channels)
-    {
-        var data = frame.Data;
-        var expected = (2 * frame.TrackIndex) + (frame.IsControl ? 1 : 0);
-        var channel = channels.TryGetValue(frame.TrackIndex, out var t) ? (frame.IsControl ? t.RtcpChannel : t.RtpChannel) : expected;
-        if (channel == expected)
-        {
-            output.Write(data);
-        }
-        else
-        {
-            // The reader chose other channel numbers: patch each packet's prefix.
-            var offset = 0;
-            while (offset + RtpFrame.InterleavedHeaderLength <= data.Length)
-            {
-                var length = (data[offset + 2] << 8) | data[offset + 3];
-                var span = output.GetSpan(RtpFrame.InterleavedHeaderLength + length);
-                data.Slice(offset, RtpFrame.InterleavedHeaderLength + length).CopyTo(span);
-                span[1] = (byte)channel;
-                output.Advance(RtpFrame.InterleavedHeaderLength + length);
-                offset += RtpFrame.InterleavedHeaderLength + length;
-            }
-        }
-
-        Interlocked.Add(ref _bytesSent, data.Length - (frame.PacketCount * RtpFrame.InterleavedHeaderLength));
-        Interlocked.Add(ref _packetsSent, frame.PacketCount);
-    }
-
-    private async Task SendUdpAsync(FrameQueue<RtpFrame> queue, CancellationToken cancellationToken)
-    {
-        var transports = Transports.ToDictionary(t => t.Track);
+        byte[]? scratch = null;
         try
         {
             while (await queue.WaitToReadAsync(cancellationToken))
@@ -342,12 +402,19 @@ internal sealed partial class RtspSession
                 {
                     try
                     {
-                        if (transports.TryGetValue(frame.TrackIndex, out var transport))
+                        var data = Remap(frame, channels, ref scratch);
+                        await Connection.WriteLock.WaitAsync(cancellationToken);
+                        try
                         {
-                            var (sent, bytes) = _server.Udp.Send(frame, frame.IsControl ? transport.RtcpAddress! : transport.RtpAddress!, frame.IsControl);
-                            Interlocked.Add(ref _packetsSent, sent);
-                            Interlocked.Add(ref _bytesSent, bytes);
+                            await Connection.SendAsync(data, cancellationToken);
                         }
+                        finally
+                        {
+                            Connection.WriteLock.Release();
+                        }
+
+                        Interlocked.Add(ref _bytesSent, frame.Length - (frame.PacketCount * RtpFrame.InterleavedHeaderLength));
+                        Interlocked.Add(ref _packetsSent, frame.PacketCount);
                     }
                     finally
                     {
@@ -363,8 +430,49 @@ internal sealed partial class RtspSession
         catch (Exception e) when (e is ReaderTooSlowException or OperationCanceledException)
         {
             Log.ReaderTooSlow(_logger, Id, Media.Stream.Name);
-            End("reader too slow");
+            Connection.Abort("reader too slow");
         }
+        catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException or InvalidOperationException or Microsoft.AspNetCore.Connections.ConnectionAbortedException)
+        {
+            // The connection went away; its close ends the session.
+        }
+        finally
+        {
+            if (scratch is not null)
+            {
+                Relay.Media.MediaBufferPool.Return(scratch);
+            }
+        }
+    }
+
+    /// <summary>Gets the bytes to send for a frame: as built when the reader uses the default channels, else a patched copy.</summary>
+    private static ReadOnlyMemory<byte> Remap(RtpFrame frame, Dictionary<int, TrackTransport> channels, ref byte[]? scratch)
+    {
+        var expected = (2 * frame.TrackIndex) + (frame.IsControl ? 1 : 0);
+        var channel = channels.TryGetValue(frame.TrackIndex, out var t) ? (frame.IsControl ? t.RtcpChannel : t.RtpChannel) : expected;
+        if (channel == expected)
+        {
+            return frame.Memory;
+        }
+
+        if (scratch is null || scratch.Length < frame.Length)
+        {
+            if (scratch is not null)
+            {
+                Relay.Media.MediaBufferPool.Return(scratch);
+            }
+
+            scratch = Relay.Media.MediaBufferPool.Rent(frame.Length);
+        }
+
+        var data = frame.Data;
+        data.CopyTo(scratch);
+        for (var offset = 0; offset + RtpFrame.InterleavedHeaderLength <= data.Length; offset += RtpFrame.InterleavedHeaderLength + ((data[offset + 2] << 8) | data[offset + 3]))
+        {
+            scratch[offset + 1] = (byte)channel;
+        }
+
+        return scratch.AsMemory(0, data.Length);
     }
 
     private static partial class Log

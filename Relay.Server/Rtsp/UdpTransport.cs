@@ -38,9 +38,9 @@ internal sealed class UdpTransport : IDisposable
     /// <summary>Gets the number of packets the OS refused to send.</summary>
     public long SendErrors => Interlocked.Read(ref _sendErrors);
 
-    /// <summary>Sends each packet of <paramref name="frame"/> to <paramref name="destination"/>.</summary>
+    /// <summary>Sends each packet of <paramref name="frame"/> to <paramref name="destination"/> (the unbatched path: RTCP, first frames).</summary>
     /// <returns>Packets and bytes sent.</returns>
-    public (int Packets, long Bytes) Send(RtpFrame frame, SocketAddress destination, bool control)
+    public (int Packets, long Bytes) Send(RtpFrame frame, NativeSocketAddress destination, bool control)
     {
         var socket = control ? RtcpSocket : RtpSocket;
         var packets = 0;
@@ -49,7 +49,7 @@ internal sealed class UdpTransport : IDisposable
         {
             try
             {
-                socket.SendTo(packet, SocketFlags.None, destination);
+                socket.SendTo(packet, SocketFlags.None, destination.Managed);
                 packets++;
                 bytes += packet.Length;
             }

@@ -1,0 +1,37 @@
+using System.Runtime.InteropServices;
+
+namespace Relay.Server.Interop;
+
+/// <summary>libc: batched UDP sends. Linux x86_64/arm64 (LP64) layouts.</summary>
+internal static unsafe partial class LibC
+{
+    /// <summary>MSG_DONTWAIT: never block; a full socket buffer fails the rest of the batch with EAGAIN.</summary>
+    public const int MsgDontWait = 0x40;
+
+    // int sendmmsg (int sockfd, struct mmsghdr *msgvec, unsigned int vlen, int flags);
+    //   Returns the number of messages sent, or -1 with errno.
+    [LibraryImport(Libs.LibC, SetLastError = true)]
+    public static partial int sendmmsg(int sockfd, MMsgHdr* msgvec, uint vlen, int flags);
+}
+
+/// <summary>struct iovec.</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal unsafe struct IoVec
+{
+    public void* Base;
+    public nuint Length;
+}
+
+/// <summary>struct mmsghdr: a struct msghdr (56 bytes on LP64) and the bytes sent.</summary>
+[StructLayout(LayoutKind.Explicit, Size = 64)]
+internal unsafe struct MMsgHdr
+{
+    [FieldOffset(0)] public void* Name;
+    [FieldOffset(8)] public uint NameLength;
+    [FieldOffset(16)] public IoVec* Iov;
+    [FieldOffset(24)] public nuint IovLength;
+    [FieldOffset(32)] public void* Control;
+    [FieldOffset(40)] public nuint ControlLength;
+    [FieldOffset(48)] public int Flags;
+    [FieldOffset(56)] public uint Sent;
+}
