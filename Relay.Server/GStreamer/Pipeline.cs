@@ -6,8 +6,9 @@ namespace Relay.Server.GStreamer;
 
 /// <summary>
 /// A GstPipeline whose bus is read by a sync handler: every message is copied into a
-/// <see cref="BusMessage"/>, handed to the owner's callback on the posting thread, and dropped, so the bus
-/// queue never grows and no main loop is needed. The callback must only copy and hand off.
+/// <see cref="BusMessage"/>, handed to the owner's callback on the posting thread, and dropped (and unreffed,
+/// as the sync-handler contract requires), so the bus queue never grows and no main loop is needed. The callback
+/// must only copy and hand off.
 /// </summary>
 internal sealed class Pipeline : Element
 {
@@ -112,6 +113,10 @@ internal sealed class Pipeline : Element
             NativeCallbacks.Report(e);
         }
 
+        // GstBusSyncHandler contract: a handler that returns GST_BUS_DROP owns the message and must unref it.
+        // Not doing so leaked every pipeline (its own EOS/STATE_CHANGED messages hold a ref to it) and with it the
+        // bus's poll sockets: two file descriptors per source connection, found by the churn test.
+        Gst.gst_mini_object_unref(message);
         return (int)GstBusSyncReply.Drop;
     }
 

@@ -6,6 +6,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Relay.Configuration;
+using Relay.Server.Api;
 using Relay.Server.Configuration;
 using Relay.Server.GStreamer;
 using Relay.Server.Rtsp;
@@ -68,6 +69,9 @@ internal static partial class RelayApp
         builder.Services.AddHostedService(sp => sp.GetRequiredService<StreamManager>());
         builder.Services.AddSingleton<RtspServer>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<RtspServer>());
+        builder.Services.AddSingleton<IStreamDirectory, StreamDirectory>();
+        builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, RelayJsonContext.Default));
+        builder.Services.AddProblemDetails();
 
         var app = builder.Build();
         app.Lifetime.ApplicationStarted.Register(() =>
@@ -75,6 +79,7 @@ internal static partial class RelayApp
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Relay.GStreamer");
         NativeCallbacks.Failed += e => Log.NativeCallbackFailed(logger, e);
         app.MapGet("/healthz", () => Results.Text("ok"));
+        app.MapStreamsApi();
         return app;
     }
 

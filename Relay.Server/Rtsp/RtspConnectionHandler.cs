@@ -50,7 +50,7 @@ internal sealed partial class RtspConnectionHandler(RtspServer server, ILogger<R
         while (true)
         {
             ReadResult result;
-            using (var timeout = CancellationTokenSource.CreateLinkedTokenSource(connection.Closed))
+            using (var timeout = CancellationTokenSource.CreateLinkedTokenSource(connection.Closed, connection.CloseRequested))
             {
                 if (partialSince is { } since)
                 {
@@ -68,6 +68,11 @@ internal sealed partial class RtspConnectionHandler(RtspServer server, ILogger<R
                 }
                 catch (OperationCanceledException) when (!connection.Closed.IsCancellationRequested)
                 {
+                    if (connection.CloseRequested.IsCancellationRequested)
+                    {
+                        return; // the relay is shutting down: the sessions end and the connection closes
+                    }
+
                     if (partialSince is not null)
                     {
                         Log.BadRequest(logger, connection.Id, $"incomplete request after {server.Config.RequestTimeout.TotalSeconds:0.#} s");

@@ -183,6 +183,11 @@ internal sealed class RtspMedia : IStreamSubscriber, IDisposable
                 return;
             }
 
+            if (frame.IsKeyframe && frame.TrackIndex == _anchor)
+            {
+                _gop.SetBounds(Stream.Config.GopCacheMaxBytes, Stream.Config.GopCacheMaxDuration);
+            }
+
             _gop.Add(frame);
             var batch = _batch ??= _udp is null ? null : new UdpBatch(_udp.RtpSocket);
             batch?.Begin(frame);

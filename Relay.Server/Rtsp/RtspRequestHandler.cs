@@ -57,9 +57,13 @@ internal sealed partial class RtspRequestHandler(RtspServer server, RtspConnecti
             return new RtspResponse(RtspStatus.NotFound);
         }
 
-        if (!await stream.WaitUntilReadyAsync(server.Config.DescribeTimeout, cancellationToken))
+        // The lease starts an on-demand stream; a reader's SETUP takes its own lease right after.
+        using (stream.Lease())
         {
-            return new RtspResponse(RtspStatus.ServiceUnavailable).Header("Retry-After", "5");
+            if (!await stream.WaitUntilReadyAsync(server.Config.DescribeTimeout, cancellationToken))
+            {
+                return new RtspResponse(RtspStatus.ServiceUnavailable).Header("Retry-After", "5");
+            }
         }
 
         var media = server.GetMedia(stream);
@@ -132,7 +136,7 @@ internal sealed partial class RtspRequestHandler(RtspServer server, RtspConnecti
         }
         else
         {
-            session = new RtspSession(server, connection, media, choice.IsTcp, server.Loggers.CreateLogger<RtspSession>());
+            session = new RtspSession(server, connection, media, choice.IsTcp, stream.Lease(), server.Loggers.CreateLogger<RtspSession>());
             created = true;
         }
 

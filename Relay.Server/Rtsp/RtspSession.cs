@@ -47,8 +47,11 @@ internal sealed partial class RtspSession : IDisposable
     private long _packetsSent;
     private int _ended;
 
-    public RtspSession(RtspServer server, RtspConnection connection, RtspMedia media, bool isTcp, ILogger logger)
+    private readonly IDisposable _lease;
+
+    public RtspSession(RtspServer server, RtspConnection connection, RtspMedia media, bool isTcp, IDisposable lease, ILogger logger)
     {
+        _lease = lease;
         _server = server;
         _logger = logger;
         Connection = connection;
@@ -281,8 +284,9 @@ internal sealed partial class RtspSession : IDisposable
                 }
                 finally
                 {
+                    // Not disposing 'stop': StopSenderLocked may still cancel it. It only links to the queue's own
+                    // token, so it is collected with the queue.
                     queue.Dispose();
-                    stop.Dispose();
                 }
             });
         }
@@ -308,6 +312,7 @@ internal sealed partial class RtspSession : IDisposable
         Media.Stop(this);
         StopDelivery();
         _server.Forget(this);
+        _lease.Dispose();
         Log.SessionEnded(_logger, Id, Media.Stream.Name, reason, BytesSent);
         if (closeConnection)
         {
@@ -394,11 +399,19 @@ internal sealed partial class RtspSession : IDisposable
     {
         var channels = Transports.ToDictionary(t => t.Track);
         byte[]? scratch = null;
+
+        // A reader stuck for the stall timeout is cut off by closing its connection, which also fails a send that
+        // is blocked on its full socket buffer.
+        using var cutOff = queue.Faulted.Register(() =>
+        {
+            Log.ReaderTooSlow(_logger, Id, Media.Stream.Name);
+            Connection.Abort("reader too slow");
+        });
         try
         {
             while (await queue.WaitToReadAsync(cancellationToken))
             {
-                while (queue.TryRead(out var frame))
+                while (!cancellationToken.IsCancellationRequested && queue.TryRead(out var frame))
                 {
                     try
                     {
@@ -406,7 +419,8 @@ internal sealed partial class RtspSession : IDisposable
                         await Connection.WriteLock.WaitAsync(cancellationToken);
                         try
                         {
-                            await Connection.SendAsync(data, cancellationToken);
+                            // Never cancelled half-way: a partial frame would corrupt the connection's byte stream.
+                            await Connection.SendAsync(data, CancellationToken.None);
                         }
                         finally
                         {
@@ -423,14 +437,9 @@ internal sealed partial class RtspSession : IDisposable
                 }
             }
         }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested && !queue.Faulted.IsCancellationRequested)
+        catch (Exception e) when (e is OperationCanceledException or ReaderTooSlowException)
         {
-            // Paused or ended.
-        }
-        catch (Exception e) when (e is ReaderTooSlowException or OperationCanceledException)
-        {
-            Log.ReaderTooSlow(_logger, Id, Media.Stream.Name);
-            Connection.Abort("reader too slow");
+            // Paused, ended, or cut off (see above).
         }
         catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException or InvalidOperationException or Microsoft.AspNetCore.Connections.ConnectionAbortedException)
         {

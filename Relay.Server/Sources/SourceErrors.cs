@@ -7,7 +7,7 @@ namespace Relay.Server.Sources;
 internal static class SourceErrors
 {
     /// <summary>Classifies an error posted on an ingest pipeline's bus.</summary>
-    public static RelayError Classify(BusMessage message) => Classify(message.Domain, message.Code, message.Text ?? string.Empty);
+    public static RelayError Classify(BusMessage message) => Classify(message.Domain, message.Code, $"{message.Text} {message.Debug}");
 
     /// <summary>Classifies a GError domain and code (rtspsrc maps RTSP status codes onto resource errors).</summary>
     public static RelayError Classify(GstErrorDomain domain, int code, string text)

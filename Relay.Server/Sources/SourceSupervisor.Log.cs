@@ -19,6 +19,9 @@ internal sealed partial class SourceSupervisor
         [LoggerMessage(EventIds.SourceAttemptFailed, LogLevel.Warning, "Stream {Stream}: attempt {Attempt} failed ({Error}): {Reason}. Next attempt in {DelaySeconds:0.0} s.")]
         public static partial void AttemptFailed(ILogger logger, string stream, int attempt, RelayError error, string reason, double delaySeconds);
 
+        [LoggerMessage(EventIds.SourceStalled + 1, LogLevel.Warning, "Stream {Stream}: {Failures} attempts failed in a row; attempts paused for {Seconds:0} s.")]
+        public static partial void CircuitOpened(ILogger logger, string stream, int failures, double seconds);
+
         [LoggerMessage(EventIds.SourceStopped, LogLevel.Information, "Stream {Stream}: source stopped.")]
         public static partial void Stopped(ILogger logger, string stream);
     }

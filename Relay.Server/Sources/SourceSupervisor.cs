@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging;
 using Polly;
+using Polly.CircuitBreaker;
 using Polly.Retry;
 using Polly.Timeout;
 using Relay.Configuration;
@@ -25,6 +26,7 @@ internal sealed partial class SourceSupervisor : IAsyncDisposable
     private readonly Lock _gate = new();
     private SourceStatus _status; // guarded by _gate
     private Task? _loop;
+    private long _lastOnline; // timestamp when the last connection ended while online; 0 = never online
 
     public SourceSupervisor(Stream stream, ISource source, TimeProvider time, ILogger logger)
     {
@@ -68,30 +70,62 @@ internal sealed partial class SourceSupervisor : IAsyncDisposable
         SetState(StreamState.Idle);
     }
 
-    /// <summary>Builds the attempt pipeline: timeout per attempt, inside an endless retry with backoff.</summary>
-    internal ResiliencePipeline<ISourceConnection> BuildConnectPipeline() =>
-        new ResiliencePipelineBuilder<ISourceConnection> { TimeProvider = _time }
+    /// <summary>The consecutive refusals (not found, unauthorized) that open the circuit breaker.</summary>
+    internal const int BreakerThreshold = 3;
+
+    /// <summary>
+    /// Builds the attempt pipeline, outermost first: an endless retry whose delays come from
+    /// <see cref="ReconnectPolicy"/>; a circuit breaker that, after <see cref="BreakerThreshold"/> refusals in a row,
+    /// fails attempts at once for <c>MaxRetryDelay</c> (a camera that keeps saying no is probed, not hammered); and
+    /// a timeout per attempt.
+    /// </summary>
+    internal ResiliencePipeline<ISourceConnection> BuildConnectPipeline()
+    {
+        // The breaker is for cameras that answer "no" (wrong path, wrong credentials): those do not fix themselves
+        // within seconds. A camera that is merely away (refused, timed out) is retried per ReconnectPolicy.
+        var refusals = new PredicateBuilder<ISourceConnection>()
+            .Handle<SourceException>(e => e.Error is RelayError.SourceNotFound or RelayError.SourceUnauthorized);
+        return new ResiliencePipelineBuilder<ISourceConnection> { TimeProvider = _time }
             .AddRetry(new RetryStrategyOptions<ISourceConnection>
             {
                 ShouldHandle = new PredicateBuilder<ISourceConnection>()
                     .Handle<SourceException>()
                     .Handle<GstException>()
-                    .Handle<TimeoutRejectedException>(),
+                    .Handle<TimeoutRejectedException>()
+                    .Handle<BrokenCircuitException>(),
                 MaxRetryAttempts = int.MaxValue,
-                BackoffType = DelayBackoffType.Exponential,
-                UseJitter = true,
-                Delay = _config.RetryDelay,
                 MaxDelay = _config.MaxRetryDelay,
-                DelayGenerator = args => ValueTask.FromResult<TimeSpan?>(
-                    args.Outcome.Exception is SourceException { Error: RelayError.SourceUnauthorized } ? _config.MaxRetryDelay : null),
+                DelayGenerator = args => ValueTask.FromResult<TimeSpan?>(NextDelay(args.Outcome.Exception, args.AttemptNumber + 1)),
                 OnRetry = args =>
                 {
                     OnAttemptFailed(args.Outcome.Exception, args.RetryDelay, args.AttemptNumber + 1);
                     return ValueTask.CompletedTask;
                 },
             })
+            .AddCircuitBreaker(new CircuitBreakerStrategyOptions<ISourceConnection>
+            {
+                ShouldHandle = refusals,
+                FailureRatio = 1.0,
+                MinimumThroughput = BreakerThreshold,
+                SamplingDuration = TimeSpan.FromSeconds(Math.Max(30, _config.MaxRetryDelay.TotalSeconds * 4)),
+                BreakDuration = _config.MaxRetryDelay,
+                OnOpened = args =>
+                {
+                    Log.CircuitOpened(_logger, _stream.Name, BreakerThreshold, args.BreakDuration.TotalSeconds);
+                    return ValueTask.CompletedTask;
+                },
+            })
             .AddTimeout(_config.ConnectTimeout + TimeSpan.FromSeconds(5))
             .Build();
+    }
+
+    private TimeSpan NextDelay(Exception? exception, int failures)
+    {
+        var error = exception is SourceException e ? e.Error : RelayError.SourceUnreachable;
+        var lastOnline = Interlocked.Read(ref _lastOnline);
+        TimeSpan? sinceOnline = lastOnline == 0 ? null : _time.GetElapsedTime(lastOnline);
+        return ReconnectPolicy.Delay(_config, error, failures, sinceOnline, Random.Shared.NextDouble());
+    }
 
     private async Task RunAsync(CancellationToken cancellationToken)
     {
@@ -122,6 +156,7 @@ internal sealed partial class SourceSupervisor : IAsyncDisposable
                 break;
             }
 
+            Interlocked.Exchange(ref _lastOnline, _time.GetTimestamp());
             await connection.DisposeAsync();
             RecordEnd(exit);
             try
@@ -161,11 +196,12 @@ internal sealed partial class SourceSupervisor : IAsyncDisposable
         {
             SourceException e => (e.Error, e.Message),
             TimeoutRejectedException => (RelayError.SourceTimedOut, "the connection attempt timed out"),
+            BrokenCircuitException => (_status.LastError, $"{_status.LastErrorMessage} (repeated failures; probing every {_config.MaxRetryDelay.TotalSeconds:0} s)"),
             GstException e => (RelayError.PipelineError, e.Message),
             _ => (RelayError.PipelineError, exception?.Message ?? "unknown failure"),
         };
         message = SourceUri.Scrub(message, _config.Source);
-        var state = error == RelayError.SourceUnauthorized ? StreamState.Faulted : StreamState.Backoff;
+        var state = error == RelayError.SourceUnauthorized || exception is BrokenCircuitException ? StreamState.Faulted : StreamState.Backoff;
         lock (_gate)
         {
             _status = _status with

@@ -149,10 +149,12 @@ internal sealed class FrameQueue<T> : IDisposable
     private void Skip(bool full)
     {
         Interlocked.Increment(ref _skipped);
-        if (full && _time.GetElapsedTime(Volatile.Read(ref _lastProgress)) > _options.StallTimeout)
+        if (full && _time.GetElapsedTime(Volatile.Read(ref _lastProgress)) > _options.StallTimeout && !_faulted.IsCancellationRequested)
         {
             _channel.Writer.TryComplete(new ReaderTooSlowException());
-            _faulted.Cancel();
+
+            // The writer runs under the stream's lock: the owner's reactions (closing a connection) run elsewhere.
+            _ = _faulted.CancelAsync();
         }
     }
 }

@@ -13,6 +13,8 @@ internal sealed class GopCache<T>(long maxBytes, TimeSpan maxDuration) : IDispos
     where T : class, IMediaFrame
 {
     private readonly List<T> _units = [];
+    private long _maxBytes = maxBytes;
+    private TimeSpan _maxDuration = maxDuration;
     private long _bytes;
     private bool _collecting;
 
@@ -46,7 +48,7 @@ internal sealed class GopCache<T>(long maxBytes, TimeSpan maxDuration) : IDispos
             return;
         }
 
-        if (_units.Count > 0 && (_bytes + unit.Length > maxBytes || unit.Dts - _units[0].Dts > maxDuration))
+        if (_units.Count > 0 && (_bytes + unit.Length > _maxBytes || unit.Dts - _units[0].Dts > _maxDuration))
         {
             Clear();
             _collecting = false;
@@ -57,6 +59,13 @@ internal sealed class GopCache<T>(long maxBytes, TimeSpan maxDuration) : IDispos
         unit.AddRef();
         _units.Add(unit);
         _bytes += unit.Length;
+    }
+
+    /// <summary>Changes the bounds; they apply from the next unit.</summary>
+    public void SetBounds(long maxBytes, TimeSpan maxDuration)
+    {
+        _maxBytes = maxBytes;
+        _maxDuration = maxDuration;
     }
 
     /// <summary>Drops every cached unit.</summary>

@@ -19,7 +19,7 @@ internal sealed partial class Stream : IMediaSink, IDisposable
     private readonly ILogger _logger;
     private readonly StreamTimeline _timeline; // guarded by _gate
     private readonly GopCache<AccessUnit> _gop; // guarded by _gate
-    private readonly FrameQueueOptions _readerOptions;
+    private FrameQueueOptions _readerOptions;
     private TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously); // guarded by _gate
     private TrackInfo[] _tracks = []; // guarded by _gate; replaced, never mutated
     private IStreamSubscriber[] _subscribers = []; // guarded by _gate; copy-on-write
@@ -27,6 +27,8 @@ internal sealed partial class Stream : IMediaSink, IDisposable
     private bool _awaitingKeyframe; // guarded by _gate
     private bool _online;
     private bool _disposed; // guarded by _gate
+    private StreamConfig _config;
+    private int _leases;
     private long _units;
     private long _bytes;
     private long _lastUnitTimestamp;
@@ -35,7 +37,7 @@ internal sealed partial class Stream : IMediaSink, IDisposable
 
     public Stream(StreamConfig config, TimeProvider time, ILogger logger)
     {
-        Config = config;
+        _config = config;
         _time = time;
         _logger = logger;
         _timeline = new StreamTimeline(time);
@@ -46,11 +48,17 @@ internal sealed partial class Stream : IMediaSink, IDisposable
     /// <summary>Gets the stream's name (its path).</summary>
     public string Name => Config.Name;
 
-    /// <summary>Gets the stream's configuration.</summary>
-    public StreamConfig Config { get; }
+    /// <summary>Gets the stream's configuration (replaced by <see cref="UpdateConfig"/>).</summary>
+    public StreamConfig Config => Volatile.Read(ref _config);
 
-    /// <summary>Gets the bounds used for each reader's queue.</summary>
-    public FrameQueueOptions ReaderOptions => _readerOptions;
+    /// <summary>Gets the bounds used for each new reader's queue.</summary>
+    public FrameQueueOptions ReaderOptions => Volatile.Read(ref _readerOptions);
+
+    /// <summary>Gets the number of readers (and pending DESCRIBEs) that want this stream's media.</summary>
+    public int Leases => Volatile.Read(ref _leases);
+
+    /// <summary>Raised when <see cref="Leases"/> changes, with the new count (on the thread that changed it).</summary>
+    public event Action<int>? LeasesChanged;
 
     /// <summary>Gets the stream's tracks (the last known ones while the source is away).</summary>
     public IReadOnlyList<TrackInfo> Tracks
@@ -118,6 +126,30 @@ internal sealed partial class Stream : IMediaSink, IDisposable
         catch (TimeoutException)
         {
             return false;
+        }
+    }
+
+    /// <summary>
+    /// Declares interest in the stream's media until the returned handle is disposed. An on-demand stream pulls its
+    /// camera while any lease is held.
+    /// </summary>
+    public IDisposable Lease()
+    {
+        LeasesChanged?.Invoke(Interlocked.Increment(ref _leases));
+        return new LeaseHandle(this);
+    }
+
+    /// <summary>
+    /// Applies settings that can change live: where new readers start, reader queue bounds and GOP cache bounds.
+    /// The source itself is restarted by its owner when a source setting changed.
+    /// </summary>
+    public void UpdateConfig(StreamConfig config)
+    {
+        lock (_gate)
+        {
+            Volatile.Write(ref _config, config);
+            Volatile.Write(ref _readerOptions, new FrameQueueOptions(config.ReaderQueueMaxFrames, config.ReaderQueueMaxBytes, config.ReaderStallTimeout));
+            _gop.SetBounds(config.GopCacheMaxBytes, config.GopCacheMaxDuration);
         }
     }
 
@@ -323,6 +355,19 @@ internal sealed partial class Stream : IMediaSink, IDisposable
         if (ready)
         {
             _ready.TrySetResult();
+        }
+    }
+
+    private sealed class LeaseHandle(Stream stream) : IDisposable
+    {
+        private int _disposed;
+
+        public void Dispose()
+        {
+            if (Interlocked.Exchange(ref _disposed, 1) == 0)
+            {
+                stream.LeasesChanged?.Invoke(Interlocked.Decrement(ref stream._leases));
+            }
         }
     }
 

@@ -55,6 +55,15 @@ public static partial class Clients
             ["-q", "rtspsrc", $"location={url}", $"protocols={transport}", "latency=200", "!", "rtph264depay", "!", "h264parse", "!", "fakesink", $"num-buffers={buffers}"],
             TimeSpan.FromSeconds(30 + (buffers / 10)));
 
+    /// <summary>Sends one DESCRIBE and times the answer.</summary>
+    public static async Task<(int Status, TimeSpan Elapsed)> DescribeStatusAsync(int port, Uri url)
+    {
+        await using var client = await RawRtspClient.ConnectAsync(port);
+        var started = DateTime.UtcNow;
+        var response = await client.RequestAsync("DESCRIBE", url.ToString(), 1);
+        return (response.Status, DateTime.UtcNow - started);
+    }
+
     /// <summary>What ffmpeg reported.</summary>
     public sealed partial class FfmpegRead(ProcessResult result)
     {

@@ -41,7 +41,7 @@ public sealed record FakeCameraOptions
 /// </summary>
 public sealed class FakeCamera : IAsyncDisposable
 {
-    private readonly FakeCameraOptions _options;
+    private FakeCameraOptions _options;
     private IntPtr _server; // owned (g_object_unref); touched on the GLib loop thread only
     private IntPtr _sessionPool; // owned
     private uint _sourceId;
@@ -115,14 +115,31 @@ public sealed class FakeCamera : IAsyncDisposable
         return true;
     });
 
-    /// <summary>Powers the camera on again on the same port.</summary>
-    public Task PowerOnAsync() => PowerOnAsync(Port);
+    /// <summary>Powers the camera on again on the same port, optionally serving something else (a firmware change).</summary>
+    public Task PowerOnAsync(FakeCameraOptions? options = null)
+    {
+        _options = options ?? _options;
+        return PowerOnAsync(Port);
+    }
 
     public async ValueTask DisposeAsync() => await PowerOffAsync();
 
     private async Task PowerOnAsync(int port)
     {
-        Port = await GstRuntime.MainLoop.InvokeAsync(() => StartOnLoop(port));
+        // A relay reconnecting while the camera is off can briefly hold the port: Linux lets a loopback connect to a
+        // closed port connect to itself (TCP simultaneous open). It lets go when the RTSP exchange fails.
+        for (var attempt = 0; ; attempt++)
+        {
+            try
+            {
+                Port = await GstRuntime.MainLoop.InvokeAsync(() => StartOnLoop(port));
+                return;
+            }
+            catch (InvalidOperationException) when (port != 0 && attempt < 50)
+            {
+                await Task.Delay(100);
+            }
+        }
     }
 
     private unsafe int StartOnLoop(int port)

@@ -31,16 +31,17 @@ public sealed class RelayHost : IAsyncDisposable
     public Uri RtspUrl(string stream) => new($"rtsp://127.0.0.1:{RtspPort}/{stream}");
 
     /// <summary>Starts a relay with <paramref name="settings"/> (keys like <c>Relay:Streams:cam1:Source</c>).</summary>
-    public static async Task<RelayHost> StartAsync(IDictionary<string, string?> settings, ILoggerProvider? logs = null)
+    public static async Task<RelayHost> StartAsync(IDictionary<string, string?> settings, ILoggerProvider? logs = null, params string[] extraArgs)
     {
-        var args = new[]
-        {
+        string[] args =
+        [
             "--urls=http://127.0.0.1:0",
             "--Relay:Rtsp:Address=127.0.0.1",
             "--Relay:Rtsp:Port=0",
             "--Relay:Rtsp:RtpPort=0",
             "--Relay:Rtsp:RtcpPort=0",
-        };
+            .. extraArgs,
+        ];
         var app = RelayApp.Build(args, builder =>
         {
             builder.Configuration.AddInMemoryCollection(settings);
@@ -58,6 +59,9 @@ public sealed class RelayHost : IAsyncDisposable
         host.RtspPort = endpoints.Rtsp!.Port;
         return host;
     }
+
+    /// <summary>Gets the RTSP server (sessions, for assertions).</summary>
+    internal Relay.Server.Rtsp.RtspServer Rtsp => App.Services.GetRequiredService<Relay.Server.Rtsp.RtspServer>();
 
     public async ValueTask DisposeAsync()
     {

@@ -1,0 +1,13 @@
+using Relay.Api;
+
+namespace Relay.Server.Api;
+
+/// <summary>What the status API reads; implemented where streams, sources and servers meet (Hosting).</summary>
+internal interface IStreamDirectory
+{
+    /// <summary>Gets every stream's status, by name.</summary>
+    IReadOnlyList<StreamStatus> GetAll();
+
+    /// <summary>Gets one stream's status, or null when there is no such stream.</summary>
+    StreamStatus? Get(string name);
+}

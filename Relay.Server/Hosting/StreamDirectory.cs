@@ -1,0 +1,63 @@
+using Relay.Api;
+using Relay.Media;
+using Relay.Server.Api;
+using Relay.Server.Rtsp;
+
+namespace Relay.Server.Hosting;
+
+/// <summary>Builds the status API's view of each stream from its runtime, its hub and the servers' readers.</summary>
+internal sealed class StreamDirectory(StreamManager streams, RtspServer rtsp) : IStreamDirectory
+{
+    /// <inheritdoc />
+    public IReadOnlyList<StreamStatus> GetAll()
+    {
+        var sessions = rtsp.Sessions.ToLookup(s => s.Media.Stream.Name, StringComparer.OrdinalIgnoreCase);
+        return streams.Streams.Select(r => Describe(r, sessions[r.Name])).ToArray();
+    }
+
+    /// <inheritdoc />
+    public StreamStatus? Get(string name) =>
+        streams.TryGet(name, out var runtime)
+            ? Describe(runtime, rtsp.Sessions.Where(s => string.Equals(s.Media.Stream.Name, runtime.Name, StringComparison.OrdinalIgnoreCase)))
+            : null;
+
+    private static StreamStatus Describe(StreamRuntime runtime, IEnumerable<RtspSession> sessions)
+    {
+        var status = runtime.Status;
+        var stream = runtime.Stream;
+        var statistics = stream.Statistics;
+        return new StreamStatus
+        {
+            Name = runtime.Name,
+            State = status.State,
+            Since = status.Since,
+            Source = runtime.Source,
+            OnDemand = runtime.Config.OnDemand,
+            Online = stream.IsOnline,
+            Ready = stream.IsReady,
+            Epochs = stream.Epochs,
+            Reconnects = status.Reconnects,
+            LastError = status.LastErrorMessage is { } message ? new StreamError(status.LastError, message, status.LastErrorAt ?? status.Since) : null,
+            LastFrameAgeSeconds = statistics.LastUnitAge?.TotalSeconds,
+            InboundBytes = statistics.Bytes,
+            InboundFrames = statistics.Units,
+            Tracks = stream.Tracks.Select(t => new TrackStatus(
+                t.Index,
+                t.Kind,
+                t.Codec == Codec.Passthrough ? t.EncodingName ?? "unknown" : t.Codec.ToString().ToLowerInvariant(),
+                t.ClockRate,
+                t.Width,
+                t.Height,
+                t.FrameRate,
+                t.Kind == MediaKind.Audio ? t.Channels : null,
+                null)).ToArray(),
+            Readers = sessions.Select(s => new ReaderStatus(
+                s.IsTcp ? "rtsp/tcp" : "rtsp/udp",
+                s.Connection.RemoteAddress.ToString(),
+                s.StartedAt,
+                s.BytesSent,
+                s.SkippedFrames,
+                s.Id)).ToArray(),
+        };
+    }
+}

@@ -1,0 +1,251 @@
+using Microsoft.Extensions.Logging;
+using Relay.Configuration;
+using Relay.Server.Sources;
+using Relay.Server.Streams;
+
+namespace Relay.Server.Hosting;
+
+/// <summary>
+/// A configured stream while the relay runs: its <see cref="Stream"/> hub, and the <see cref="SourceSupervisor"/>
+/// that pulls its camera. An always-on stream pulls from start to stop; an on-demand stream pulls while someone
+/// holds a lease on it (a reader, or a DESCRIBE waiting for media) and stops <c>IdleTimeout</c> after the last
+/// lease is released. A configuration change restarts the source only when a source setting changed.
+/// </summary>
+internal sealed partial class StreamRuntime : IAsyncDisposable
+{
+    private readonly ISourceFactory _sources;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly SemaphoreSlim _transition = new(1, 1); // orders source starts and stops
+    private readonly Lock _gate = new();
+    private SourceSupervisor? _supervisor; // guarded by _gate
+    private ITimer? _idleTimer; // guarded by _gate
+    private SourceStatus? _lastStatus; // guarded by _gate: the status of the last supervisor, kept while idle
+    private long _reconnectsBefore; // guarded by _gate: reconnects of earlier supervisors
+    private readonly DateTimeOffset _created;
+    private bool _disposed;
+
+    public StreamRuntime(StreamConfig config, ISourceFactory sources, TimeProvider time, ILogger logger)
+    {
+        _sources = sources;
+        _time = time;
+        _logger = logger;
+        _created = time.GetUtcNow();
+        Stream = new Stream(config, time, logger);
+        Source = SourceUri.Redact(config.Source);
+        Stream.LeasesChanged += OnLeasesChanged;
+    }
+
+    public Stream Stream { get; }
+
+    public string Name => Stream.Name;
+
+    public StreamConfig Config => Stream.Config;
+
+    /// <summary>Gets the source URI with credentials removed.</summary>
+    public string Source { get; private set; }
+
+    /// <summary>Gets the source's status; <see cref="StreamState.Idle"/> while an on-demand stream is not pulling.</summary>
+    public SourceStatus Status
+    {
+        get
+        {
+            lock (_gate)
+            {
+                if (_supervisor is { } supervisor)
+                {
+                    var current = supervisor.Status;
+                    return current with { Reconnects = current.Reconnects + _reconnectsBefore };
+                }
+
+                var last = _lastStatus ?? new SourceStatus(StreamState.Idle, _created, RelayError.None, null, null, 0, null);
+                return last with { State = StreamState.Idle, Reconnects = _reconnectsBefore, NextAttemptIn = null };
+            }
+        }
+    }
+
+    /// <summary>Gets a value indicating whether the source is being pulled.</summary>
+    public bool IsPulling
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _supervisor is not null;
+            }
+        }
+    }
+
+    /// <summary>Starts pulling unless the stream is on demand.</summary>
+    public Task StartAsync() => Config.OnDemand ? Task.CompletedTask : EnsurePullingAsync();
+
+    /// <summary>Applies a changed configuration for this stream.</summary>
+    public async Task UpdateAsync(StreamConfig next)
+    {
+        var previous = Config;
+        Stream.UpdateConfig(next);
+        Source = SourceUri.Redact(next.Source);
+        var restart = SourceChanged(previous, next);
+        if (restart && IsPulling)
+        {
+            Log.Restarting(_logger, Name);
+            await StopPullingAsync();
+        }
+
+        if (!next.OnDemand || Stream.Leases > 0)
+        {
+            await EnsurePullingAsync();
+        }
+        else if (Stream.Leases == 0)
+        {
+            ArmIdleTimer();
+        }
+    }
+
+    /// <inheritdoc />
+    public async ValueTask DisposeAsync()
+    {
+        lock (_gate)
+        {
+            _disposed = true;
+            _idleTimer?.Dispose();
+            _idleTimer = null;
+        }
+
+        Stream.LeasesChanged -= OnLeasesChanged;
+        await StopPullingAsync();
+        Stream.Dispose();
+    }
+
+    /// <summary>Compares two configurations, credentials included (Uri equality ignores user info).</summary>
+    internal static bool SameConfig(StreamConfig a, StreamConfig b) => a == b && a.Source.OriginalString == b.Source.OriginalString;
+
+    /// <summary>Tells whether a change needs a new source connection (anything the ingest pipeline is built from).</summary>
+    internal static bool SourceChanged(StreamConfig a, StreamConfig b) =>
+        a.Source.OriginalString != b.Source.OriginalString || a.Transport != b.Transport || a.Latency != b.Latency || a.ConnectTimeout != b.ConnectTimeout
+        || a.StallTimeout != b.StallTimeout || a.RetryDelay != b.RetryDelay || a.MaxRetryDelay != b.MaxRetryDelay;
+
+    private void OnLeasesChanged(int leases)
+    {
+        if (!Config.OnDemand)
+        {
+            return;
+        }
+
+        if (leases > 0)
+        {
+            lock (_gate)
+            {
+                _idleTimer?.Dispose();
+                _idleTimer = null;
+            }
+
+            _ = RunLogged(EnsurePullingAsync());
+        }
+        else
+        {
+            ArmIdleTimer();
+        }
+    }
+
+    private void ArmIdleTimer()
+    {
+        lock (_gate)
+        {
+            if (_disposed || _supervisor is null)
+            {
+                return;
+            }
+
+            _idleTimer?.Dispose();
+            _idleTimer = _time.CreateTimer(_ => OnIdle(), null, Config.IdleTimeout, Timeout.InfiniteTimeSpan);
+        }
+    }
+
+    private void OnIdle()
+    {
+        if (Stream.Leases == 0 && Config.OnDemand)
+        {
+            Log.Idle(_logger, Name, Config.IdleTimeout.TotalSeconds);
+            _ = RunLogged(StopPullingAsync());
+        }
+    }
+
+    private async Task EnsurePullingAsync()
+    {
+        await _transition.WaitAsync();
+        try
+        {
+            lock (_gate)
+            {
+                if (_supervisor is not null || _disposed)
+                {
+                    return;
+                }
+
+                var supervisor = new SourceSupervisor(Stream, _sources.Create(Config, _logger), _time, _logger);
+                _supervisor = supervisor;
+                supervisor.Start();
+            }
+        }
+        finally
+        {
+            _transition.Release();
+        }
+    }
+
+    private async Task StopPullingAsync()
+    {
+        await _transition.WaitAsync();
+        try
+        {
+            SourceSupervisor? supervisor;
+            lock (_gate)
+            {
+                supervisor = _supervisor;
+                _supervisor = null;
+                _idleTimer?.Dispose();
+                _idleTimer = null;
+            }
+
+            if (supervisor is not null)
+            {
+                await supervisor.DisposeAsync();
+                lock (_gate)
+                {
+                    var final = supervisor.Status;
+                    _lastStatus = final with { Since = _time.GetUtcNow() };
+                    _reconnectsBefore += final.Reconnects;
+                }
+            }
+        }
+        finally
+        {
+            _transition.Release();
+        }
+    }
+
+    private async Task RunLogged(Task task)
+    {
+        try
+        {
+            await task;
+        }
+        catch (Exception e)
+        {
+            Log.TransitionFailed(_logger, Name, e);
+        }
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventIds.StreamRestarted, LogLevel.Information, "Stream {Stream}: source settings changed; reconnecting.")]
+        public static partial void Restarting(ILogger logger, string stream);
+
+        [LoggerMessage(EventIds.StreamRestarted + 1, LogLevel.Information, "Stream {Stream}: no reader for {Seconds:0.#} s; stopped pulling (on demand).")]
+        public static partial void Idle(ILogger logger, string stream, double seconds);
+
+        [LoggerMessage(EventIds.StreamRestarted + 2, LogLevel.Error, "Stream {Stream}: starting or stopping the source failed.")]
+        public static partial void TransitionFailed(ILogger logger, string stream, Exception exception);
+    }
+}

@@ -1,0 +1,163 @@
+using System.Diagnostics;
+using System.Text.RegularExpressions;
+using Relay.Tests.Fixtures;
+using Xunit.Abstractions;
+
+namespace Relay.Tests.Hosting;
+
+/// <summary>The relay process, stopped with SIGTERM as Kubernetes does, exits quickly and cleanly.</summary>
+public sealed partial class ShutdownTests(ITestOutputHelper output)
+{
+    [Fact]
+    public async Task Sigterm_with_fifty_readers_closes_them_and_exits_within_five_seconds()
+    {
+        await using var relay = await RelayProcess.StartAsync(output, "--Relay:Streams:demo:Source=test:size=320x240&fps=25&gop=25&bitrate=300");
+        var readers = Enumerable.Range(0, 50).Select(_ => LiveProcess.Ffmpeg(relay.RtspUrl("demo"), "tcp")).ToList();
+        try
+        {
+            foreach (var reader in readers)
+            {
+                await reader.WaitForFramesAsync(10, TimeSpan.FromSeconds(60));
+            }
+
+            var stopwatch = Stopwatch.StartNew();
+            relay.Terminate();
+            var exitCode = await relay.WaitForExitAsync(TimeSpan.FromSeconds(30));
+            stopwatch.Stop();
+            var readerExits = await Task.WhenAll(readers.Select(r => r.WaitForExitAsync(TimeSpan.FromSeconds(30))));
+
+            output.WriteLine($"exit after SIGTERM: {stopwatch.Elapsed.TotalSeconds:0.00} s");
+            Assert.Equal(0, exitCode);
+            Assert.InRange(stopwatch.Elapsed, TimeSpan.Zero, TimeSpan.FromSeconds(5));
+            Assert.Equal(50, readerExits.Length); // every reader saw its connection end
+        }
+        finally
+        {
+            foreach (var reader in readers)
+            {
+                await reader.DisposeAsync();
+            }
+        }
+    }
+}
+
+/// <summary>The relay as its own process (as deployed): ports from 0, read back from its log.</summary>
+public sealed partial class RelayProcess : IAsyncDisposable
+{
+    private static readonly string[] LoopbackArgs = ["--urls=http://127.0.0.1:0", "--Relay:Rtsp:Address=127.0.0.1", "--Relay:Rtsp:Port=0", "--Relay:Rtsp:RtpPort=0", "--Relay:Rtsp:RtcpPort=0"];
+    private readonly Process _process;
+    private readonly ITestOutputHelper _output;
+    private readonly TaskCompletionSource<int> _port = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    private RelayProcess(Process process, ITestOutputHelper output)
+    {
+        _process = process;
+        _output = output;
+    }
+
+    public int Pid => _process.Id;
+
+    public int RtspPort => _port.Task.Result;
+
+    public Uri RtspUrl(string stream) => new($"rtsp://127.0.0.1:{RtspPort}/{stream}");
+
+    public static async Task<RelayProcess> StartAsync(ITestOutputHelper output, params string[] args)
+    {
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false, WorkingDirectory = AppContext.BaseDirectory };
+        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "Relay.Server.dll"));
+        foreach (var arg in LoopbackArgs.Concat(args))
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        var relay = new RelayProcess(Process.Start(start)!, output);
+        relay._process.OutputDataReceived += (_, e) => relay.OnLine(e.Data);
+        relay._process.ErrorDataReceived += (_, e) => relay.OnLine(e.Data);
+        relay._process.BeginOutputReadLine();
+        relay._process.BeginErrorReadLine();
+        await relay._port.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        return relay;
+    }
+
+    /// <summary>Sends SIGTERM, as a container runtime does.</summary>
+    public void Terminate() => Process.Start("kill", ["-TERM", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])!.WaitForExit();
+
+    public async Task<int> WaitForExitAsync(TimeSpan timeout)
+    {
+        using var cts = new CancellationTokenSource(timeout);
+        await _process.WaitForExitAsync(cts.Token);
+        return _process.ExitCode;
+    }
+
+    /// <summary>Reads a number from /proc/PID/status (VmRSS in kB, Threads).</summary>
+    public long ProcStatus(string field)
+    {
+        foreach (var line in File.ReadLines($"/proc/{_process.Id}/status"))
+        {
+            if (line.StartsWith(field + ":", StringComparison.Ordinal))
+            {
+                return long.Parse(line[(field.Length + 1)..].Trim().Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture);
+            }
+        }
+
+        throw new InvalidOperationException($"no {field} in /proc/{_process.Id}/status");
+    }
+
+    /// <summary>Gets the number of open file descriptors.</summary>
+    public int FileDescriptors => Directory.GetFileSystemEntries($"/proc/{_process.Id}/fd").Length;
+
+    /// <summary>Gets what each open descriptor points to (socket:[n], anon_inode:[eventfd], files).</summary>
+    public List<string> FileDescriptorTargets()
+    {
+        var targets = new List<string>();
+        foreach (var fd in Directory.GetFileSystemEntries($"/proc/{_process.Id}/fd"))
+        {
+            try
+            {
+                targets.Add(new FileInfo(fd).LinkTarget ?? "?");
+            }
+            catch (IOException)
+            {
+                // Closed meanwhile.
+            }
+        }
+
+        return targets;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: true);
+            await _process.WaitForExitAsync();
+        }
+
+        _process.Dispose();
+    }
+
+    private void OnLine(string? line)
+    {
+        if (line is null)
+        {
+            return;
+        }
+
+        try
+        {
+            _output.WriteLine(line);
+        }
+        catch (InvalidOperationException)
+        {
+            // The test finished.
+        }
+
+        if (RtspLine().Match(line) is { Success: true } match)
+        {
+            _port.TrySetResult(int.Parse(match.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture));
+        }
+    }
+
+    [GeneratedRegex(@"serving RTSP at rtsp://[^:]+:(\d+)/")]
+    private static partial Regex RtspLine();
+}
