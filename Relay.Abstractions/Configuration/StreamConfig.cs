@@ -31,8 +31,14 @@ public sealed record StreamConfig
     /// <summary>Gets how long an online source may send nothing before it is reconnected. <value>The default value is 5 s.</value></summary>
     public TimeSpan StallTimeout { get; init; } = TimeSpan.FromSeconds(5);
 
-    /// <summary>Gets the jitter-buffer latency for RTSP cameras (reordering window). <value>The default value is 200 ms.</value></summary>
-    public TimeSpan Latency { get; init; } = TimeSpan.FromMilliseconds(200);
+    /// <summary>
+    /// Gets the jitter-buffer latency for RTSP cameras (the reordering window). Null means the default for the
+    /// transport. <value>The default value is 0 for TCP (packets cannot arrive out of order) and 200 ms for UDP.</value>
+    /// </summary>
+    public TimeSpan? Latency { get; init; }
+
+    /// <summary>Gets the jitter-buffer latency in effect (<see cref="Latency"/> or the transport's default).</summary>
+    public TimeSpan EffectiveLatency => Latency ?? (Transport == SourceTransport.Udp ? TimeSpan.FromMilliseconds(200) : TimeSpan.Zero);
 
     /// <summary>Gets the first delay between reconnect attempts. <value>The default value is 0.5 s.</value></summary>
     public TimeSpan RetryDelay { get; init; } = TimeSpan.FromMilliseconds(500);

@@ -140,7 +140,7 @@ internal static partial class RelayConfigLoader
             IdleTimeout = reader.Duration("IdleTimeout") ?? defaults.IdleTimeout,
             ConnectTimeout = reader.Duration("ConnectTimeout") ?? defaults.ConnectTimeout,
             StallTimeout = reader.Duration("StallTimeout") ?? defaults.StallTimeout,
-            Latency = reader.Duration("Latency", allowZero: true) ?? defaults.Latency,
+            Latency = reader.Duration("Latency", allowZero: true),
             RetryDelay = reader.Duration("RetryDelay") ?? defaults.RetryDelay,
             MaxRetryDelay = reader.Duration("MaxRetryDelay") ?? defaults.MaxRetryDelay,
             GopCacheMaxBytes = reader.Int("GopCacheMaxBytes", 0, int.MaxValue) ?? defaults.GopCacheMaxBytes,

@@ -127,9 +127,11 @@ internal sealed partial class RtspServer : IHostedService, IAsyncDisposable
             throw new System.IO.IOException($"RTSP UDP ports {Config.Address}:{Config.RtpPort}/{Config.RtcpPort} cannot be bound: {e.Message}", e);
         }
 
-        _receivers = Task.WhenAll(
-            Task.Run(() => ReceiveRtcpAsync(_udp.RtcpSocket, _stop.Token)),
-            Task.Run(() => DrainAsync(_udp.RtpSocket, _stop.Token)));
+        // Only the RTCP socket is read. The RTP socket is never used asynchronously: an async operation would
+        // register it with the runtime's epoll loop, whose thread then wakes for every send that frees buffer
+        // space (measured: ~1,300 wake-ups a second at 50 UDP readers). What readers send to it is dropped by
+        // the kernel once its small receive buffer is full.
+        _receivers = Task.Run(() => ReceiveRtcpAsync(_udp.RtcpSocket, _stop.Token));
         _lastReport = Time.GetTimestamp();
         _timer = Time.CreateTimer(_ => Housekeeping(), null, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));
         Log.UdpBound(_logger, _udp.RtpPort, _udp.RtcpPort);
@@ -228,26 +230,6 @@ internal sealed partial class RtspServer : IHostedService, IAsyncDisposable
             catch (SocketException)
             {
                 // ICMP errors surface here on some systems; keep receiving.
-            }
-        }
-    }
-
-    private static async Task DrainAsync(Socket socket, CancellationToken cancellationToken)
-    {
-        // Readers may send NAT keep-alives to the RTP port; read and drop them so the buffer never fills.
-        var buffer = new byte[2048];
-        while (!cancellationToken.IsCancellationRequested)
-        {
-            try
-            {
-                await socket.ReceiveAsync(buffer, SocketFlags.None, cancellationToken);
-            }
-            catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException)
-            {
-                return;
-            }
-            catch (SocketException)
-            {
             }
         }
     }

@@ -16,6 +16,7 @@ internal sealed class UdpTransport : IDisposable
     public UdpTransport(IPAddress address, int rtpPort, int rtcpPort)
     {
         RtpSocket = Bind(address, rtpPort);
+        RtpSocket.ReceiveBufferSize = 16 * 1024;
         try
         {
             RtcpSocket = Bind(address, rtcpPort);

@@ -17,8 +17,5 @@ internal sealed partial class IngestSession
 
         [LoggerMessage(EventIds.SourceUnsupportedPad, LogLevel.Warning, "Source track not relayed: {Reason}")]
         public static partial void UnsupportedPad(ILogger logger, string reason);
-
-        [LoggerMessage(EventIds.SourceEventsDropped, LogLevel.Warning, "Dropped {Count} ingest event(s): the relay could not keep up with the source.")]
-        public static partial void EventsDropped(ILogger logger, long count);
     }
 }

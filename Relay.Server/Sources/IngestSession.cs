@@ -1,4 +1,3 @@
-using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using Relay.Configuration;
 using Relay.Media;
@@ -7,18 +6,18 @@ using Relay.Server.GStreamer;
 namespace Relay.Server.Sources;
 
 /// <summary>
-/// One connection to a source through a GStreamer pipeline that ends in appsinks. Native callbacks (appsink
-/// samples, bus messages, rtspsrc signals) only copy and post events into a channel; one pump task applies
-/// them in order: it tracks parameters, calls the sink, enforces the connect and stall timeouts, and tears
-/// the pipeline down when the connection ends.
+/// One connection to a source through a GStreamer pipeline that ends in appsinks. Events (appsink samples, bus
+/// messages, rtspsrc's SDP, the watchdog tick) are applied in order under one lock, on the thread that produced them:
+/// a sample goes from its streaming thread straight through the stream to the readers' queues and sockets, with no
+/// thread hop (every step on that path is non-blocking). A decision to end the connection (error, end of stream,
+/// connect or stall timeout) completes a task; the teardown then runs on a thread-pool thread, never on a
+/// GStreamer thread.
 /// </summary>
 internal sealed partial class IngestSession : ISourceConnection
 {
-    private const int EventCapacity = 4096;
+    private static readonly TimeSpan WatchdogPeriod = TimeSpan.FromMilliseconds(250);
 
-    private readonly Channel<IngestEvent> _events = Channel.CreateBounded<IngestEvent>(
-        new BoundedChannelOptions(EventCapacity) { SingleReader = true, SingleWriter = false, FullMode = BoundedChannelFullMode.Wait });
-
+    private readonly Lock _gate = new(); // orders every event; taken before the stream's lock
     private readonly IMediaSink _sink;
     private readonly Uri _source;
     private readonly TimeSpan _connectTimeout;
@@ -27,12 +26,20 @@ internal sealed partial class IngestSession : ISourceConnection
     private readonly ILogger _logger;
     private readonly CancellationTokenSource _stop = new();
     private readonly TaskCompletionSource _connected = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource<SourceExit> _exit = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly List<Element> _owned = []; // guarded by itself
-    private readonly Lock _ownedGate = new();
+    private readonly long _started;
     private Pipeline? _pipeline;
     private Task<SourceExit>? _completion;
     private ITimer? _watchdog;
-    private long _droppedEvents;
+    private TrackInfo[] _tracks = []; // guarded by _gate
+    private bool _epochStarted; // guarded by _gate
+    private bool _online; // guarded by _gate
+    private bool _finished; // guarded by _gate: no event is applied after the end was decided
+    private long _lastUnit; // guarded by _gate
+    private int _warnings; // guarded by _gate
+    private long _lastWarningLog; // guarded by _gate
+    private string? _lastWarning; // guarded by _gate
 
     public IngestSession(Uri source, IMediaSink sink, TimeSpan connectTimeout, TimeSpan stallTimeout, TimeProvider time, ILogger logger)
     {
@@ -42,6 +49,7 @@ internal sealed partial class IngestSession : ISourceConnection
         _stallTimeout = stallTimeout;
         _time = time;
         _logger = logger;
+        _started = time.GetTimestamp();
     }
 
     /// <inheritdoc />
@@ -50,37 +58,80 @@ internal sealed partial class IngestSession : ISourceConnection
     /// <inheritdoc />
     public Task<SourceExit> Completion => _completion ?? throw new InvalidOperationException("The session was not started.");
 
-    /// <summary>Gets the callback to give <see cref="Pipeline.Create"/>: it posts bus messages to the pump.</summary>
-    public Action<BusMessage> BusCallback => message => Post(new IngestEvent(IngestEventKind.Bus, Bus: message));
+    /// <summary>Gets the callback to give <see cref="Pipeline.Create"/>: it applies bus messages.</summary>
+    public Action<BusMessage> BusCallback => OnBusMessage;
 
     /// <summary>Keeps an element reference alive until the session ends (thread-safe).</summary>
     public void Own(Element element)
     {
-        lock (_ownedGate)
+        lock (_owned)
         {
             _owned.Add(element);
         }
     }
 
-    /// <summary>Posts the track list (from the SDP, or known up front for a test source). Thread-safe.</summary>
-    public void PostTracks(TrackInfo[] tracks) => Post(new IngestEvent(IngestEventKind.Tracks, Tracks: tracks));
+    /// <summary>Applies the track list (from the SDP, or known up front for a test source): a new epoch begins.</summary>
+    public void PostTracks(TrackInfo[] tracks)
+    {
+        lock (_gate)
+        {
+            if (_finished)
+            {
+                return;
+            }
 
-    /// <summary>Posts an access unit; the session takes the caller's reference. Thread-safe, never blocks.</summary>
-    public void PostSample(AccessUnit unit, string? caps) => Post(new IngestEvent(IngestEventKind.Sample, Unit: unit, Caps: caps));
+            _tracks = tracks;
+            _epochStarted = true;
+            Log.Tracks(_logger, string.Join(", ", tracks.Select(t => t.ToString())));
+            _sink.OnEpochStarted(tracks);
+        }
+    }
 
-    /// <summary>Posts a note for the log, for example a track that cannot be linked. Thread-safe.</summary>
-    public void PostNote(string note) => Post(new IngestEvent(IngestEventKind.Note, Caps: note));
+    /// <summary>Applies an access unit; the session takes the caller's reference. Never blocks on I/O.</summary>
+    public void PostSample(AccessUnit unit, string? caps)
+    {
+        lock (_gate)
+        {
+            if (_finished || !_epochStarted || (uint)unit.TrackIndex >= (uint)_tracks.Length)
+            {
+                unit.Release();
+                return;
+            }
 
-    /// <summary>Starts the pipeline and the pump.</summary>
+            var track = _tracks[unit.TrackIndex];
+            var updated = caps is null ? track : TrackParameters.ApplyCaps(track, caps);
+            if (unit.IsKeyframe && updated.Kind == MediaKind.Video)
+            {
+                updated = TrackParameters.ApplyInBand(updated, unit.Data.Span);
+            }
+
+            if (!ReferenceEquals(updated, track))
+            {
+                _tracks[unit.TrackIndex] = updated;
+                Log.TrackChanged(_logger, updated.ToString());
+                _sink.OnTrackChanged(updated);
+            }
+
+            _lastUnit = _time.GetTimestamp();
+            if (!_online)
+            {
+                _online = true;
+                _connected.TrySetResult();
+            }
+
+            _sink.OnAccessUnit(unit);
+        }
+    }
+
+    /// <summary>Logs a note, for example a track that cannot be linked.</summary>
+    public void PostNote(string note) => Log.UnsupportedPad(_logger, note);
+
+    /// <summary>Starts the pipeline and the watchdog.</summary>
     public void Start(Pipeline pipeline)
     {
         _pipeline = pipeline;
-        _watchdog = _time.CreateTimer(
-            static state => ((IngestSession)state!).Post(new IngestEvent(IngestEventKind.Tick)),
-            this,
-            TimeSpan.FromMilliseconds(250),
-            TimeSpan.FromMilliseconds(250));
-        _completion = Task.Run(PumpAsync);
+        _watchdog = _time.CreateTimer(static state => ((IngestSession)state!).OnTick(), this, WatchdogPeriod, WatchdogPeriod);
+        _completion = RunAsync();
         try
         {
             pipeline.SetState(Interop.GstState.Playing);
@@ -88,7 +139,7 @@ internal sealed partial class IngestSession : ISourceConnection
         catch (GstException e)
         {
             // The bus usually carries the reason too; whichever arrives first ends the attempt.
-            Post(new IngestEvent(IngestEventKind.Bus, Bus: new BusMessage(BusMessageKind.Error, pipeline.Name, Text: e.Message)));
+            OnBusMessage(new BusMessage(BusMessageKind.Error, pipeline.Name, Text: e.Message));
         }
     }
 
@@ -108,191 +159,104 @@ internal sealed partial class IngestSession : ISourceConnection
         _stop.Dispose();
     }
 
-    private void Post(in IngestEvent e)
+    private async Task<SourceExit> RunAsync()
     {
-        if (_events.Writer.TryWrite(e))
-        {
-            return;
-        }
-
-        // The pump is far behind (or finished): drop rather than block a GStreamer streaming thread.
-        e.Unit?.Release();
-        if (e.Kind != IngestEventKind.Tick)
-        {
-            Interlocked.Increment(ref _droppedEvents);
-        }
-    }
-
-    private async Task<SourceExit> PumpAsync()
-    {
-        var state = new PumpState(_time.GetTimestamp());
-        var exit = default(SourceExit);
+        SourceExit exit;
         try
         {
-            exit = await RunPumpAsync(state);
+            exit = await _exit.Task.WaitAsync(_stop.Token);
         }
-        catch (OperationCanceledException) when (_stop.IsCancellationRequested)
+        catch (OperationCanceledException)
         {
-            exit = new SourceExit(RelayError.None, "stopped", state.Online);
+            exit = new SourceExit(RelayError.None, "stopped", WasOnline: false);
         }
-        catch (Exception e)
+
+        bool epochStarted, online;
+        lock (_gate)
         {
-            exit = new SourceExit(RelayError.PipelineError, SourceUri.Scrub(e.Message, _source), state.Online);
+            _finished = true;
+            epochStarted = _epochStarted;
+            online = _online;
         }
-        finally
+
+        // Off the GStreamer threads: stopping joins them.
+        await Task.Run(Teardown);
+        if (epochStarted)
         {
-            _events.Writer.TryComplete();
-            Teardown();
-            while (_events.Reader.TryRead(out var left))
+            _sink.OnEpochEnded();
+        }
+
+        if (!online)
+        {
+            _connected.TrySetException(new SourceException(exit.Error == RelayError.None ? RelayError.SourceEnded : exit.Error, exit.Message));
+        }
+
+        return exit with { WasOnline = online };
+    }
+
+    private void Finish(SourceExit exit)
+    {
+        _finished = true;
+        _exit.TrySetResult(exit);
+    }
+
+    private void OnBusMessage(BusMessage message)
+    {
+        lock (_gate)
+        {
+            if (_finished)
             {
-                left.Unit?.Release();
+                return;
             }
 
-            if (state.EpochStarted)
+            switch (message.Kind)
             {
-                _sink.OnEpochEnded();
+                case BusMessageKind.Error:
+                    var text = SourceUri.Scrub(message.Text ?? "pipeline error", _source).TrimEnd('.');
+                    Finish(new SourceExit(SourceErrors.Classify(message), text, _online));
+                    break;
+                case BusMessageKind.EndOfStream:
+                    // rtspsrc reports a dropped connection as a warning followed by EOS.
+                    Finish(_lastWarning is { } warning
+                        ? new SourceExit(RelayError.SourceUnreachable, $"the connection was lost ({warning})", _online)
+                        : new SourceExit(RelayError.SourceEnded, "the source ended the stream", _online));
+                    break;
+                case BusMessageKind.Warning:
+                    _lastWarning = SourceUri.Scrub(message.Text ?? string.Empty, _source).TrimEnd('.');
+                    _warnings++;
+                    var now = _time.GetTimestamp();
+                    if (_time.GetElapsedTime(_lastWarningLog, now) >= TimeSpan.FromSeconds(1))
+                    {
+                        // Noisy: summarised at most once a second.
+                        Log.Warnings(_logger, _warnings, _lastWarning);
+                        _warnings = 0;
+                        _lastWarningLog = now;
+                    }
+
+                    break;
+            }
+        }
+    }
+
+    private void OnTick()
+    {
+        lock (_gate)
+        {
+            if (_finished)
+            {
+                return;
             }
 
-            if (!state.Online)
+            var now = _time.GetTimestamp();
+            if (!_online && _time.GetElapsedTime(_started, now) > _connectTimeout)
             {
-                _connected.TrySetException(new SourceException(exit!.Error == RelayError.None ? RelayError.SourceEnded : exit.Error, exit.Message));
+                Finish(new SourceExit(RelayError.SourceTimedOut, $"no media within {_connectTimeout.TotalSeconds:0.#} s", WasOnline: false));
+            }
+            else if (_online && _time.GetElapsedTime(_lastUnit, now) > _stallTimeout)
+            {
+                Finish(new SourceExit(RelayError.SourceStalled, $"no media for {_stallTimeout.TotalSeconds:0.#} s", WasOnline: true));
             }
         }
-
-        return exit;
-    }
-
-    private async Task<SourceExit> RunPumpAsync(PumpState state)
-    {
-        var reader = _events.Reader;
-        while (await reader.WaitToReadAsync(_stop.Token))
-        {
-            while (reader.TryRead(out var e))
-            {
-                var exit = Handle(state, e);
-                if (exit is not null)
-                {
-                    return exit;
-                }
-            }
-        }
-
-        return new SourceExit(RelayError.SourceEnded, "ended", state.Online);
-    }
-
-    private SourceExit? Handle(PumpState state, in IngestEvent e)
-    {
-        switch (e.Kind)
-        {
-            case IngestEventKind.Tracks:
-                state.Tracks = e.Tracks!;
-                state.EpochStarted = true;
-                Log.Tracks(_logger, string.Join(", ", state.Tracks.Select(t => t.ToString())));
-                _sink.OnEpochStarted(state.Tracks);
-                return null;
-
-            case IngestEventKind.Sample:
-                HandleSample(state, e.Unit!, e.Caps);
-                return null;
-
-            case IngestEventKind.Bus:
-                return HandleBus(state, e.Bus!);
-
-            case IngestEventKind.Note:
-                Log.UnsupportedPad(_logger, e.Caps!);
-                return null;
-
-            case IngestEventKind.Tick:
-                return CheckTimeouts(state);
-
-            default:
-                return null;
-        }
-    }
-
-    private void HandleSample(PumpState state, AccessUnit unit, string? caps)
-    {
-        var tracks = state.Tracks;
-        if (!state.EpochStarted || (uint)unit.TrackIndex >= (uint)tracks.Length)
-        {
-            unit.Release();
-            return;
-        }
-
-        var track = tracks[unit.TrackIndex];
-        var updated = caps is null ? track : TrackParameters.ApplyCaps(track, caps);
-        if (unit.IsKeyframe && updated.Kind == MediaKind.Video)
-        {
-            updated = TrackParameters.ApplyInBand(updated, unit.Data.Span);
-        }
-
-        if (!ReferenceEquals(updated, track))
-        {
-            tracks[unit.TrackIndex] = updated;
-            Log.TrackChanged(_logger, updated.ToString());
-            _sink.OnTrackChanged(updated);
-        }
-
-        state.LastUnit = _time.GetTimestamp();
-        if (!state.Online)
-        {
-            state.Online = true;
-            _connected.TrySetResult();
-        }
-
-        _sink.OnAccessUnit(unit);
-    }
-
-    private SourceExit? HandleBus(PumpState state, BusMessage message)
-    {
-        switch (message.Kind)
-        {
-            case BusMessageKind.Error:
-                var text = SourceUri.Scrub(message.Text ?? "pipeline error", _source).TrimEnd('.');
-                return new SourceExit(SourceErrors.Classify(message), text, state.Online);
-            case BusMessageKind.EndOfStream:
-                // rtspsrc reports a dropped connection as a warning followed by EOS.
-                return state.LastWarning is { } warning
-                    ? new SourceExit(RelayError.SourceUnreachable, $"the connection was lost ({warning})", state.Online)
-                    : new SourceExit(RelayError.SourceEnded, "the source ended the stream", state.Online);
-            case BusMessageKind.Warning:
-                state.LastWarning = SourceUri.Scrub(message.Text ?? string.Empty, _source).TrimEnd('.');
-                state.Warnings++;
-                var now = _time.GetTimestamp();
-                if (_time.GetElapsedTime(state.LastWarningLog, now) >= TimeSpan.FromSeconds(1))
-                {
-                    // Noisy: summarised at most once a second.
-                    Log.Warnings(_logger, state.Warnings, SourceUri.Scrub(message.Text ?? string.Empty, _source));
-                    state.Warnings = 0;
-                    state.LastWarningLog = now;
-                }
-
-                return null;
-            default:
-                return null;
-        }
-    }
-
-    private SourceExit? CheckTimeouts(PumpState state)
-    {
-        var dropped = Interlocked.Exchange(ref _droppedEvents, 0);
-        if (dropped > 0)
-        {
-            Log.EventsDropped(_logger, dropped);
-        }
-
-        var now = _time.GetTimestamp();
-        if (!state.Online && _time.GetElapsedTime(state.Started, now) > _connectTimeout)
-        {
-            return new SourceExit(RelayError.SourceTimedOut, $"no media within {_connectTimeout.TotalSeconds:0.#} s", WasOnline: false);
-        }
-
-        if (state.Online && _time.GetElapsedTime(state.LastUnit, now) > _stallTimeout)
-        {
-            return new SourceExit(RelayError.SourceStalled, $"no media for {_stallTimeout.TotalSeconds:0.#} s", WasOnline: true);
-        }
-
-        return null;
     }
 
     private void Teardown()
@@ -302,7 +266,7 @@ internal sealed partial class IngestSession : ISourceConnection
 
         // NULL first: it joins every streaming thread, so no callback runs after this.
         _pipeline?.Stop();
-        lock (_ownedGate)
+        lock (_owned)
         {
             foreach (var element in _owned)
             {
@@ -315,41 +279,5 @@ internal sealed partial class IngestSession : ISourceConnection
         _pipeline?.Dispose();
         _pipeline = null;
     }
-
-    private sealed class PumpState(long started)
-    {
-        public long Started { get; } = started;
-
-        public TrackInfo[] Tracks { get; set; } = [];
-
-        public bool EpochStarted { get; set; }
-
-        public bool Online { get; set; }
-
-        public long LastUnit { get; set; }
-
-        public int Warnings { get; set; }
-
-        public string? LastWarning { get; set; }
-
-        public long LastWarningLog { get; set; }
-    }
 }
 
-/// <summary>What a native callback posted.</summary>
-internal enum IngestEventKind
-{
-    Tick,
-    Tracks,
-    Sample,
-    Bus,
-    Note,
-}
-
-/// <summary>One posted event; a struct so that posting a sample allocates nothing.</summary>
-internal readonly record struct IngestEvent(
-    IngestEventKind Kind,
-    AccessUnit? Unit = null,
-    string? Caps = null,
-    TrackInfo[]? Tracks = null,
-    BusMessage? Bus = null);

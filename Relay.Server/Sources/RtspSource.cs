@@ -56,7 +56,7 @@ internal sealed class RtspSource(StreamConfig config, TimeProvider time, ILogger
         }
 
         src.Set("protocols", config.Transport == SourceTransport.Udp ? "udp" : "tcp");
-        src.Set("latency", ((long)config.Latency.TotalMilliseconds).ToString(CultureInfo.InvariantCulture));
+        src.Set("latency", ((long)config.EffectiveLatency.TotalMilliseconds).ToString(CultureInfo.InvariantCulture));
 
         // rtspsrc's timeouts are in microseconds. tcp-timeout bounds each RTSP exchange; timeout is how long
         // it waits for UDP packets. Our own watchdog bounds the whole attempt as well.
@@ -64,7 +64,11 @@ internal sealed class RtspSource(StreamConfig config, TimeProvider time, ILogger
         src.Set("tcp-timeout", connectMicros);
         src.Set("timeout", connectMicros);
         src.Set("do-retransmission", "false");
-        src.Set("drop-on-latency", "true");
+
+        // Timestamps from the camera's RTP clock only (no arrival-time skew estimation): readers get the camera's
+        // own frame spacing, and the stream timeline maps each connection onto wall-clock time once.
+        src.Set("buffer-mode", "none");
+        src.Set("drop-on-latency", config.EffectiveLatency > TimeSpan.Zero ? "true" : "false");
         src.Set("teardown-timeout", "100000000"); // ns: 0.1 s, so stopping never waits on a dead camera
     }
 
