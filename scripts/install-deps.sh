@@ -9,7 +9,7 @@ packages=(
   gstreamer1.0-plugins-ugly gstreamer1.0-libav glib-networking
 )
 if [[ "${1:-}" == "--test" ]]; then
-  packages+=(gstreamer1.0-tools libgstrtspserver-1.0-0 ffmpeg python3)
+  packages+=(gstreamer1.0-tools libgstrtspserver-1.0-0 ffmpeg python3 prometheus iproute2)
 fi
 
 missing=()

@@ -8,6 +8,10 @@ using Microsoft.Extensions.Logging;
 using Relay.Configuration;
 using Relay.Server.Api;
 using Relay.Server.Configuration;
+using Relay.Server.Health;
+using Relay.Server.Metrics;
+using Microsoft.Extensions.Logging.Console;
+using Prometheus;
 using Relay.Server.GStreamer;
 using Relay.Server.Rtsp;
 using Relay.Server.Sources;
@@ -39,12 +43,26 @@ internal static partial class RelayApp
             throw new RelayConfigurationException([DescribeLoadFailure(e)]);
         }
 
-        builder.Logging.AddSimpleConsole(o =>
+        // Console logs: one line per event by default; Logging:Console:FormatterName=json (or
+        // Logging__Console__FormatterName=json) switches to JSON lines with the stream scope, for log collectors.
+        builder.Logging.ClearProviders();
+        if (string.Equals(builder.Configuration["Logging:Console:FormatterName"], ConsoleFormatterNames.Json, StringComparison.OrdinalIgnoreCase))
         {
-            o.SingleLine = true;
-            o.TimestampFormat = "HH:mm:ss.fff ";
-            o.IncludeScopes = false;
-        });
+            builder.Logging.AddJsonConsole(o =>
+            {
+                o.IncludeScopes = true;
+                o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ";
+                o.UseUtcTimestamp = true;
+            });
+        }
+        else
+        {
+            builder.Logging.AddSimpleConsole(o =>
+            {
+                o.SingleLine = true;
+                o.TimestampFormat = "HH:mm:ss.fff ";
+            });
+        }
         configure?.Invoke(builder);
         var (config, errors) = RelayConfigLoader.Load(builder.Configuration);
         if (config is null)
@@ -70,16 +88,28 @@ internal static partial class RelayApp
         builder.Services.AddSingleton<RtspServer>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<RtspServer>());
         builder.Services.AddSingleton<IStreamDirectory, StreamDirectory>();
+        builder.Services.AddSingleton(_ => new RelayMetrics(typeof(RelayApp).Assembly.GetName().Version?.ToString(3) ?? "0.0.0", GstRuntime.Version));
+        builder.Services.AddSingleton<MetricsCollector>();
+        builder.Services.AddSingleton<Readiness>();
         builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, RelayJsonContext.Default));
         builder.Services.AddProblemDetails();
 
         var app = builder.Build();
+        var readiness = app.Services.GetRequiredService<Readiness>();
+        var rtsp = app.Services.GetRequiredService<RtspServer>();
+        readiness.Add(() => app.Lifetime.ApplicationStarted.IsCancellationRequested ? null : "starting");
+        readiness.Add(() => app.Lifetime.ApplicationStopping.IsCancellationRequested ? "stopping" : null);
+        readiness.Add(() => endpoints.Rtsp is null ? "RTSP listener not bound" : null);
+        readiness.Add(() => rtsp.IsUdpReady ? null : "RTSP UDP sockets not bound");
+        var metrics = app.Services.GetRequiredService<RelayMetrics>();
+        _ = app.Services.GetRequiredService<MetricsCollector>();
         app.Lifetime.ApplicationStarted.Register(() =>
             Log.Listening(app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Relay"), endpoints.DescribeRtsp(), string.Join(", ", endpoints.Http.Select(e => $"http://{e}"))));
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Relay.GStreamer");
         NativeCallbacks.Failed += e => Log.NativeCallbackFailed(logger, e);
-        app.MapGet("/healthz", () => Results.Text("ok"));
+        app.MapHealth();
         app.MapStreamsApi();
+        app.MapMetrics("/metrics", metrics.Registry);
         return app;
     }
 

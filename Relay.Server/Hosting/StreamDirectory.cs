@@ -50,7 +50,7 @@ internal sealed class StreamDirectory(StreamManager streams, RtspServer rtsp) : 
                 t.Height,
                 t.FrameRate,
                 t.Kind == MediaKind.Audio ? t.Channels : null,
-                null)).ToArray(),
+                stream.BitrateOf(t.Index))).ToArray(),
             Readers = sessions.Select(s => new ReaderStatus(
                 s.IsTcp ? "rtsp/tcp" : "rtsp/udp",
                 s.Connection.RemoteAddress.ToString(),

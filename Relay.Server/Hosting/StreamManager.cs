@@ -32,8 +32,11 @@ internal sealed partial class StreamManager : IHostedService, IStreamCatalog, IA
     private IDisposable? _reloadRegistration;
     private int _stopped;
 
-    public StreamManager(RelayConfig config, IConfiguration configuration, ISourceFactory sources, TimeProvider time, ILoggerFactory loggers)
+    private readonly Metrics.RelayMetrics? _metrics;
+
+    public StreamManager(RelayConfig config, IConfiguration configuration, ISourceFactory sources, TimeProvider time, ILoggerFactory loggers, Metrics.RelayMetrics? metrics = null)
     {
+        _metrics = metrics;
         _initial = config;
         _current = config;
         _configuration = configuration;
@@ -150,6 +153,7 @@ internal sealed partial class StreamManager : IHostedService, IStreamCatalog, IA
                 if (_streams.TryRemove(name, out var runtime))
                 {
                     await runtime.DisposeAsync();
+                    _metrics?.ForgetStream(runtime.Name);
                     Log.StreamRemoved(_logger, name);
                 }
             }
@@ -162,7 +166,7 @@ internal sealed partial class StreamManager : IHostedService, IStreamCatalog, IA
 
             foreach (var config in added)
             {
-                var runtime = new StreamRuntime(config, _sources, _time, _loggers.CreateLogger($"Relay.Stream.{config.Name}"));
+                var runtime = new StreamRuntime(config, _sources, _time, _loggers.CreateLogger($"Relay.Stream.{config.Name}"), _metrics);
                 _streams[config.Name] = runtime;
                 await runtime.StartAsync();
                 Log.StreamStarted(_logger, config.Name, runtime.Source, config.OnDemand ? "on demand" : "always");

@@ -25,8 +25,12 @@ internal sealed partial class StreamRuntime : IAsyncDisposable
     private readonly DateTimeOffset _created;
     private bool _disposed;
 
-    public StreamRuntime(StreamConfig config, ISourceFactory sources, TimeProvider time, ILogger logger)
+    private readonly Dictionary<Relay.Configuration.RelayError, long> _reasonsBefore = []; // guarded by _gate
+    private readonly Metrics.RelayMetrics? _metrics;
+
+    public StreamRuntime(StreamConfig config, ISourceFactory sources, TimeProvider time, ILogger logger, Metrics.RelayMetrics? metrics = null)
     {
+        _metrics = metrics;
         _sources = sources;
         _time = time;
         _logger = logger;
@@ -60,6 +64,24 @@ internal sealed partial class StreamRuntime : IAsyncDisposable
 
                 var last = _lastStatus ?? new SourceStatus(StreamState.Idle, _created, RelayError.None, null, null, 0, null);
                 return last with { State = StreamState.Idle, Reconnects = _reconnectsBefore, NextAttemptIn = null };
+            }
+        }
+    }
+
+    /// <summary>Gets the reconnections so far (every supervisor this stream had), by reason.</summary>
+    public IReadOnlyDictionary<Relay.Configuration.RelayError, long> ReconnectsByReason
+    {
+        get
+        {
+            lock (_gate)
+            {
+                var total = new Dictionary<Relay.Configuration.RelayError, long>(_reasonsBefore);
+                foreach (var (reason, count) in _supervisor?.ReconnectsByReason ?? new Dictionary<Relay.Configuration.RelayError, long>())
+                {
+                    total[reason] = total.GetValueOrDefault(reason) + count;
+                }
+
+                return total;
             }
         }
     }
@@ -184,6 +206,12 @@ internal sealed partial class StreamRuntime : IAsyncDisposable
                 }
 
                 var supervisor = new SourceSupervisor(Stream, _sources.Create(Config, _logger), _time, _logger);
+                if (_metrics is { } metrics)
+                {
+                    var name = Name;
+                    supervisor.Connected += duration => metrics.ConnectDuration.WithLabels(name).Observe(duration.TotalSeconds);
+                }
+
                 _supervisor = supervisor;
                 supervisor.Start();
             }
@@ -216,6 +244,10 @@ internal sealed partial class StreamRuntime : IAsyncDisposable
                     var final = supervisor.Status;
                     _lastStatus = final with { Since = _time.GetUtcNow() };
                     _reconnectsBefore += final.Reconnects;
+                    foreach (var (reason, count) in supervisor.ReconnectsByReason)
+                    {
+                        _reasonsBefore[reason] = _reasonsBefore.GetValueOrDefault(reason) + count;
+                    }
                 }
             }
         }

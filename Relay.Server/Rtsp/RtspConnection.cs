@@ -92,6 +92,31 @@ internal sealed class RtspConnection(ConnectionContext context)
         }
     }
 
+    /// <summary>Gets a value indicating whether <see cref="TrySendNow"/> can be used (a plain socket).</summary>
+    public bool CanSendNow => _socket is not null;
+
+    /// <summary>
+    /// Sends what the kernel takes right now, without waiting; the caller holds <see cref="WriteLock"/>.
+    /// </summary>
+    /// <returns>The bytes sent (possibly fewer than asked, possibly 0), or -1 when the connection is broken.</returns>
+    public int TrySendNow(ReadOnlySpan<byte> data)
+    {
+        try
+        {
+            var sent = _socket!.Send(data, SocketFlags.None, out var error);
+            return error switch
+            {
+                SocketError.Success => sent,
+                SocketError.WouldBlock => 0,
+                _ => -1,
+            };
+        }
+        catch (ObjectDisposedException)
+        {
+            return -1;
+        }
+    }
+
     /// <summary>Stops writing, so the client reads what was sent and then sees the connection end.</summary>
     public async ValueTask CloseOutputAsync()
     {
@@ -120,6 +145,10 @@ internal sealed class RtspConnection(ConnectionContext context)
             {
                 socket.SendBufferSize = SocketSendBuffer;
                 socket.NoDelay = true;
+
+                // Synchronous sends (the fast path in RtspSession.Offer) must never wait: with Blocking off they
+                // return what the kernel took. Async operations (Kestrel's reads, our SendAsync) are unaffected.
+                socket.Blocking = false;
             }
             catch (SocketException)
             {

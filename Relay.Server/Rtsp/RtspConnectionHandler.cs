@@ -113,6 +113,8 @@ internal sealed partial class RtspConnectionHandler(RtspServer server, ILogger<R
                             Log.RequestRejected(logger, connection.Id, request.Method, response.Status);
                         }
 
+                        server.Metrics?.RtspRequests.WithLabels(Metrics.RelayMetrics.Method(request.Method), response.Status.ToString(System.Globalization.CultureInfo.InvariantCulture)).Inc();
+
                         await WriteAsync(connection, response, request.CSeq);
                         startAfter?.StartSending();
                         break;
@@ -121,6 +123,7 @@ internal sealed partial class RtspConnectionHandler(RtspServer server, ILogger<R
                         break;
                     case RtspParseStatus.Error:
                         Log.BadRequest(logger, connection.Id, parsed.Error!);
+                        server.Metrics?.RtspRequests.WithLabels("malformed", parsed.ErrorStatus.ToString(System.Globalization.CultureInfo.InvariantCulture)).Inc();
                         await WriteAsync(connection, new RtspResponse(parsed.ErrorStatus) { CloseConnection = true }, null);
                         return;
                     default:

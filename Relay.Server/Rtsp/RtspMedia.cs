@@ -24,6 +24,10 @@ internal sealed class RtspMedia : IStreamSubscriber, IDisposable
     private TrackInfo[] _info = []; // guarded by _gate
     private int _anchor = -1; // guarded by _gate
     private bool _ended;
+    private long _tcpBytes;
+    private long _udpBytes;
+    private long _tcpDropped;
+    private long _udpDropped;
 
     private readonly UdpTransport? _udp;
     private UdpBatch? _batch; // guarded by _gate
@@ -48,6 +52,18 @@ internal sealed class RtspMedia : IStreamSubscriber, IDisposable
 
     /// <summary>Gets a value indicating whether the stream went away.</summary>
     public bool IsEnded => Volatile.Read(ref _ended);
+
+    /// <summary>Gets the bytes sent to readers of this stream, by transport, since it was first served.</summary>
+    public (long Tcp, long Udp) OutboundBytes => (Interlocked.Read(ref _tcpBytes), Interlocked.Read(ref _udpBytes));
+
+    /// <summary>Gets the frames skipped for slow readers of ended sessions (live sessions report their own), by transport.</summary>
+    public (long Tcp, long Udp) DroppedFramesOfEndedSessions => (Interlocked.Read(ref _tcpDropped), Interlocked.Read(ref _udpDropped));
+
+    /// <summary>Counts bytes sent to one of this stream's readers.</summary>
+    public void CountSent(bool tcp, long bytes) => Interlocked.Add(ref tcp ? ref _tcpBytes : ref _udpBytes, bytes);
+
+    /// <summary>Keeps the skip count of a session that ends.</summary>
+    public void CountDropped(bool tcp, long frames) => Interlocked.Add(ref tcp ? ref _tcpDropped : ref _udpDropped, frames);
 
     /// <summary>Gets the number of sessions playing.</summary>
     public int PlayingCount => Volatile.Read(ref _playing).Length;

@@ -29,8 +29,9 @@ internal sealed partial class RtspServer : IHostedService, IAsyncDisposable
     private Task _receivers = Task.CompletedTask;
     private int _stopped;
 
-    public RtspServer(RelayConfig config, IStreamCatalog catalog, TimeProvider time, ILoggerFactory loggers)
+    public RtspServer(RelayConfig config, IStreamCatalog catalog, TimeProvider time, ILoggerFactory loggers, Metrics.RelayMetrics? metrics = null)
     {
+        Metrics = metrics;
         Config = config.Rtsp;
         Catalog = catalog;
         Time = time;
@@ -45,6 +46,21 @@ internal sealed partial class RtspServer : IHostedService, IAsyncDisposable
     public TimeProvider Time { get; }
 
     public ILoggerFactory Loggers { get; }
+
+    /// <summary>Gets the metrics, when the host has them.</summary>
+    public Metrics.RelayMetrics? Metrics { get; }
+
+    /// <summary>Gets how each stream is served so far (for metrics).</summary>
+    public IReadOnlyList<RtspMedia> Media
+    {
+        get
+        {
+            lock (_media)
+            {
+                return _media.Values.Where(m => !m.IsEnded).ToArray();
+            }
+        }
+    }
 
     /// <summary>Gets the UDP sockets (bound at start).</summary>
     /// <exception cref="InvalidOperationException">The server has not started.</exception>

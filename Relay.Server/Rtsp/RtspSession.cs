@@ -41,11 +41,15 @@ internal sealed partial class RtspSession : IDisposable
     private long _udpSkipped; // guarded by _udpGate
     private CancellationTokenSource? _senderStop; // guarded by _gate
     private Task _sender = Task.CompletedTask;
+    private int _senderBusy; // 1 while the TCP sender task holds dequeued frames
+    private bool _sendingStarted; // TCP: the PLAY response was written; frames may go out
+    private Dictionary<int, TrackTransport>? _tcpChannels; // set at PLAY (TCP)
     private int _wantedTracks; // bit per track index (tracks 0..31); read without the lock on the hot path
     private long _lastActivity;
     private long _bytesSent;
     private long _packetsSent;
     private int _ended;
+    private long _playStarted; // timestamp of the last PLAY; 0 once its first frame was sent
 
     private readonly IDisposable _lease;
 
@@ -118,7 +122,19 @@ internal sealed partial class RtspSession : IDisposable
     }
 
     /// <summary>Gets the latest RTCP receiver report per track.</summary>
-    public Dictionary<int, ReportBlock> ReceiverReports { get; } = [];
+    private Dictionary<int, ReportBlock> ReceiverReports { get; } = []; // guarded by _gate
+
+    /// <summary>Gets a copy of the latest RTCP receiver report per track.</summary>
+    public IReadOnlyList<(int Track, ReportBlock Report)> ReceiverReportsSnapshot
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return ReceiverReports.Select(r => (r.Key, r.Value)).ToArray();
+            }
+        }
+    }
 
     public IReadOnlyCollection<int> TrackIndexes
     {
@@ -184,7 +200,12 @@ internal sealed partial class RtspSession : IDisposable
 
         if (IsTcp)
         {
-            Volatile.Read(ref _queue)?.TryWrite(frame);
+            var queue = Volatile.Read(ref _queue);
+            if (queue is not null && !TrySendNow(queue, frame))
+            {
+                queue.TryWrite(frame);
+            }
+
             return;
         }
 
@@ -221,11 +242,13 @@ internal sealed partial class RtspSession : IDisposable
     /// <summary>Called by <see cref="RtspMedia.Play"/> under the media lock: prepares delivery from the next frame on.</summary>
     public void BeginPlay(int syncTrack, FrameQueueOptions options)
     {
+        Interlocked.Exchange(ref _playStarted, _server.Time.GetTimestamp());
         if (IsTcp)
         {
             lock (_gate)
             {
                 StopSenderLocked();
+                _tcpChannels = Transports.ToDictionary(t => t.Track);
                 _queue = new FrameQueue<RtpFrame>(options, _server.Time, startAtKeyframe: true) { SyncTrack = syncTrack };
             }
 
@@ -276,6 +299,7 @@ internal sealed partial class RtspSession : IDisposable
             var queue = _queue;
             var stop = CancellationTokenSource.CreateLinkedTokenSource(queue.Faulted);
             _senderStop = stop;
+            Volatile.Write(ref _sendingStarted, true);
             _sender = Task.Run(async () =>
             {
                 try
@@ -310,6 +334,7 @@ internal sealed partial class RtspSession : IDisposable
         }
 
         Media.Stop(this);
+        Media.CountDropped(IsTcp, SkippedFrames);
         StopDelivery();
         _server.Forget(this);
         _lease.Dispose();
@@ -322,6 +347,86 @@ internal sealed partial class RtspSession : IDisposable
 
     /// <inheritdoc />
     public void Dispose() => End("disposed");
+
+    private void ObserveFirstFrame()
+    {
+        var started = Interlocked.Exchange(ref _playStarted, 0);
+        if (started != 0)
+        {
+            _server.Metrics?.TimeToFirstFrame.WithLabels(IsTcp ? "rtsp_tcp" : "rtsp_udp").Observe(_server.Time.GetElapsedTime(started).TotalSeconds);
+        }
+    }
+
+    /// <summary>
+    /// The TCP fast path, on the delivering thread: when nothing is queued or being sent for this reader and no
+    /// response is being written, the frame goes to the socket at once, without waking the sender task (two thread
+    /// switches per frame and reader saved). If the kernel takes only part of it, this session keeps the write lock
+    /// and a task finishes the frame, so nothing can interleave with it; later frames queue behind.
+    /// </summary>
+    /// <returns>True when the frame was handed to the socket (fully, or its remainder to the finishing task).</returns>
+    private bool TrySendNow(FrameQueue<RtpFrame> queue, RtpFrame frame)
+    {
+        if (!Connection.CanSendNow || queue.Count != 0 || queue.IsSkipping || Volatile.Read(ref _senderBusy) != 0 || !Volatile.Read(ref _sendingStarted)
+            || (2 * frame.TrackIndex) + (frame.IsControl ? 1 : 0) != DefaultChannel(frame) || !Connection.WriteLock.Wait(0))
+        {
+            return false;
+        }
+
+        var data = frame.Memory;
+        var sent = Connection.TrySendNow(data.Span);
+        if (sent == data.Length)
+        {
+            Connection.WriteLock.Release();
+            Sent(frame);
+            return true;
+        }
+
+        if (sent < 0)
+        {
+            Connection.WriteLock.Release();
+            return false; // broken: the queued path reports it and the connection's close ends the session
+        }
+
+        frame.AddRef();
+        _ = FinishSendAsync(frame, data[sent..]);
+        return true;
+    }
+
+    private async Task FinishSendAsync(RtpFrame frame, ReadOnlyMemory<byte> rest)
+    {
+        try
+        {
+            await Connection.SendAsync(rest, CancellationToken.None);
+            Sent(frame);
+        }
+        catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException or InvalidOperationException or Microsoft.AspNetCore.Connections.ConnectionAbortedException)
+        {
+            // The connection went away; its close ends the session.
+        }
+        finally
+        {
+            Connection.WriteLock.Release();
+            frame.Release();
+        }
+    }
+
+    /// <summary>Gets the channel this reader expects a frame on, when it kept the default numbering.</summary>
+    private int DefaultChannel(RtpFrame frame)
+    {
+        var transports = _tcpChannels;
+        return transports is not null && transports.TryGetValue(frame.TrackIndex, out var t)
+            ? (frame.IsControl ? t.RtcpChannel : t.RtpChannel)
+            : (2 * frame.TrackIndex) + (frame.IsControl ? 1 : 0);
+    }
+
+    private void Sent(RtpFrame frame)
+    {
+        var payload = frame.Length - (frame.PacketCount * RtpFrame.InterleavedHeaderLength);
+        Interlocked.Add(ref _bytesSent, payload);
+        Interlocked.Add(ref _packetsSent, frame.PacketCount);
+        Media.CountSent(tcp: true, payload);
+        ObserveFirstFrame();
+    }
 
     private void StopDelivery()
     {
@@ -382,6 +487,7 @@ internal sealed partial class RtspSession : IDisposable
 
     private void StopSenderLocked()
     {
+        Volatile.Write(ref _sendingStarted, false);
         var queue = _queue;
         _queue = null;
         if (_senderStop is null)
@@ -397,7 +503,7 @@ internal sealed partial class RtspSession : IDisposable
 
     private async Task SendTcpAsync(FrameQueue<RtpFrame> queue, CancellationToken cancellationToken)
     {
-        var channels = Transports.ToDictionary(t => t.Track);
+        var channels = _tcpChannels ?? Transports.ToDictionary(t => t.Track);
         byte[]? scratch = null;
 
         // A reader stuck for the stall timeout is cut off by closing its connection, which also fails a send that
@@ -411,6 +517,9 @@ internal sealed partial class RtspSession : IDisposable
         {
             while (await queue.WaitToReadAsync(cancellationToken))
             {
+                // While busy, the delivering thread queues instead of sending itself (TrySendNow), so frames keep
+                // their order. Busy is cleared only with the queue seen empty.
+                Volatile.Write(ref _senderBusy, 1);
                 while (!cancellationToken.IsCancellationRequested && queue.TryRead(out var frame))
                 {
                     try
@@ -427,14 +536,15 @@ internal sealed partial class RtspSession : IDisposable
                             Connection.WriteLock.Release();
                         }
 
-                        Interlocked.Add(ref _bytesSent, frame.Length - (frame.PacketCount * RtpFrame.InterleavedHeaderLength));
-                        Interlocked.Add(ref _packetsSent, frame.PacketCount);
+                        Sent(frame);
                     }
                     finally
                     {
                         frame.Release();
                     }
                 }
+
+                Volatile.Write(ref _senderBusy, 0);
             }
         }
         catch (Exception e) when (e is OperationCanceledException or ReaderTooSlowException)

@@ -25,6 +25,8 @@ internal sealed partial class SourceSupervisor : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly Lock _gate = new();
     private SourceStatus _status; // guarded by _gate
+    private readonly Dictionary<RelayError, long> _reasons = []; // guarded by _gate
+    private long _attemptStarted;
     private Task? _loop;
     private long _lastOnline; // timestamp when the last connection ended while online; 0 = never online
 
@@ -52,6 +54,21 @@ internal sealed partial class SourceSupervisor : IAsyncDisposable
 
     /// <summary>Raised after every state change (on the supervisor's task).</summary>
     public event Action<SourceStatus>? StatusChanged;
+
+    /// <summary>Raised when a connection attempt reached media, with how long the attempt took.</summary>
+    public event Action<TimeSpan>? Connected;
+
+    /// <summary>Gets the reconnections so far, by the reason the previous connection or attempt ended.</summary>
+    public IReadOnlyDictionary<RelayError, long> ReconnectsByReason
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return new Dictionary<RelayError, long>(_reasons);
+            }
+        }
+    }
 
     /// <summary>Starts the loop.</summary>
     public void Start() => _loop ??= Task.Run(() => RunAsync(_stop.Token));
@@ -177,10 +194,12 @@ internal sealed partial class SourceSupervisor : IAsyncDisposable
     {
         SetState(StreamState.Connecting);
         Log.Connecting(_logger, _stream.Name, _source.DisplayName);
+        _attemptStarted = _time.GetTimestamp();
         var connection = _source.Open(_stream);
         try
         {
             await connection.Connected.WaitAsync(cancellationToken);
+            Connected?.Invoke(_time.GetElapsedTime(_attemptStarted));
             return connection;
         }
         catch
@@ -204,6 +223,7 @@ internal sealed partial class SourceSupervisor : IAsyncDisposable
         var state = error == RelayError.SourceUnauthorized || exception is BrokenCircuitException ? StreamState.Faulted : StreamState.Backoff;
         lock (_gate)
         {
+            _reasons[error] = _reasons.GetValueOrDefault(error) + 1;
             _status = _status with
             {
                 State = state,
@@ -224,6 +244,7 @@ internal sealed partial class SourceSupervisor : IAsyncDisposable
     {
         lock (_gate)
         {
+            _reasons[exit.Error] = _reasons.GetValueOrDefault(exit.Error) + 1;
             _status = _status with
             {
                 State = StreamState.Backoff,

@@ -34,6 +34,8 @@ internal sealed partial class Stream : IMediaSink, IDisposable
     private long _lastUnitTimestamp;
     private long _lastKeyframeTimestamp;
     private long _keyframeIntervalTicks;
+    private readonly long[] _framesByKind = new long[3]; // by MediaKind
+    private TrackRate[] _rates = []; // guarded by _gate
 
     public Stream(StreamConfig config, TimeProvider time, ILogger logger)
     {
@@ -105,6 +107,18 @@ internal sealed partial class Stream : IMediaSink, IDisposable
                 last == 0 ? null : _time.GetElapsedTime(last),
                 TimeSpan.FromTicks(Interlocked.Read(ref _keyframeIntervalTicks)),
                 _gop.Overflows);
+        }
+    }
+
+    /// <summary>Gets the frames received, by track kind (indexed by <see cref="MediaKind"/>).</summary>
+    public long FramesOf(MediaKind kind) => Interlocked.Read(ref _framesByKind[(int)kind]);
+
+    /// <summary>Gets a track's inbound bitrate over the last second or so, in bits per second; null when unknown.</summary>
+    public double? BitrateOf(int track)
+    {
+        lock (_gate)
+        {
+            return (uint)track < (uint)_rates.Length ? _rates[track].BitsPerSecond(_time) : null;
         }
     }
 
@@ -285,6 +299,11 @@ internal sealed partial class Stream : IMediaSink, IDisposable
                 Interlocked.Increment(ref _units);
                 Interlocked.Add(ref _bytes, unit.Length);
                 Interlocked.Exchange(ref _lastUnitTimestamp, now);
+                if ((uint)unit.TrackIndex < (uint)_tracks.Length)
+                {
+                    Interlocked.Increment(ref _framesByKind[(int)_tracks[unit.TrackIndex].Kind]);
+                    RateOf(unit.TrackIndex).Add(unit.Length, now, _time);
+                }
             }
         }
         finally
@@ -349,6 +368,23 @@ internal sealed partial class Stream : IMediaSink, IDisposable
 
     private static string Describe(IReadOnlyList<TrackInfo> tracks) => string.Join(", ", tracks.Select(t => t.ToString()));
 
+    private TrackRate RateOf(int track)
+    {
+        if (track >= _rates.Length)
+        {
+            var rates = new TrackRate[track + 1];
+            _rates.CopyTo(rates, 0);
+            for (var i = _rates.Length; i < rates.Length; i++)
+            {
+                rates[i] = new TrackRate();
+            }
+
+            _rates = rates;
+        }
+
+        return _rates[track];
+    }
+
     private void UpdateReady()
     {
         var ready = _tracks.Length > 0 && (_anchorTrack < 0 || _tracks[_anchorTrack].HasDecoderConfiguration);
@@ -376,6 +412,37 @@ internal sealed partial class Stream : IMediaSink, IDisposable
         [LoggerMessage(EventIds.StreamCodecChanged, LogLevel.Warning, "Stream {Stream}: the source's codec changed ({Before} → {After}); its readers are closed.")]
         public static partial void CodecChanged(ILogger logger, string stream, string before, string after);
     }
+}
+
+/// <summary>Bytes of one track per one-second window, for its bitrate. Used under the stream's lock.</summary>
+internal sealed class TrackRate
+{
+    private long _windowStart;
+    private long _windowBytes;
+    private double? _last;
+    private long _lastAt;
+
+    public void Add(int bytes, long now, TimeProvider time)
+    {
+        if (_windowStart == 0)
+        {
+            _windowStart = now;
+        }
+
+        _windowBytes += bytes;
+        var elapsed = time.GetElapsedTime(_windowStart, now);
+        if (elapsed >= TimeSpan.FromSeconds(1))
+        {
+            _last = _windowBytes * 8 / elapsed.TotalSeconds;
+            _lastAt = now;
+            _windowStart = now;
+            _windowBytes = 0;
+        }
+    }
+
+    /// <summary>Gets the last full window's rate, or null when none or when it is stale (the track stopped).</summary>
+    public double? BitsPerSecond(TimeProvider time) =>
+        _last is { } rate && time.GetElapsedTime(_lastAt) < TimeSpan.FromSeconds(3) ? rate : null;
 }
 
 /// <summary>A stream's counters.</summary>

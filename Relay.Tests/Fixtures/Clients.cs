@@ -44,7 +44,7 @@ public static partial class Clients
             "ffmpeg",
             ["-hide_banner", "-nostats", "-loglevel", "level+info", "-rtsp_transport", transport, "-i", url.ToString(), "-t", seconds.ToString(CultureInfo.InvariantCulture), "-map", "0", "-c", "copy", "-f", "null", "-"],
             TimeSpan.FromSeconds(seconds + 30),
-            cancellationToken);
+            cancellationToken: cancellationToken);
         return new FfmpegRead(result);
     }
 

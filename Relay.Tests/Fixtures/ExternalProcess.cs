@@ -9,7 +9,7 @@ public sealed record ProcessResult(int ExitCode, string Stdout, string Stderr, b
 /// <summary>Runs real clients (ffprobe, ffmpeg, gst-launch-1.0) with a hard time limit.</summary>
 public static class ExternalProcess
 {
-    public static async Task<ProcessResult> RunAsync(string file, IEnumerable<string> args, TimeSpan timeout, CancellationToken cancellationToken = default)
+    public static async Task<ProcessResult> RunAsync(string file, IEnumerable<string> args, TimeSpan timeout, string? stdin = null, CancellationToken cancellationToken = default)
     {
         var start = new ProcessStartInfo(file)
         {
@@ -24,6 +24,11 @@ public static class ExternalProcess
         }
 
         using var process = Process.Start(start) ?? throw new InvalidOperationException($"{file} did not start");
+        if (stdin is not null)
+        {
+            await process.StandardInput.WriteAsync(stdin);
+        }
+
         process.StandardInput.Close();
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         cts.CancelAfter(timeout);

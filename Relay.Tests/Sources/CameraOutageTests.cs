@@ -26,6 +26,7 @@ public sealed class CameraOutageTests(ITestOutputHelper output) : InteropTestBas
         await camera.PowerOffAsync();
         await Eventually.WaitAsync(() => !stream.IsOnline, Timeout, "the relay to notice the camera is gone");
         var framesDuringOutage = ffmpeg.Frames;
+        var describeDuringOutage = await Clients.DescribeStatusAsync(relay.RtspPort, relay.RtspUrl("cam1"));
         await Task.Delay(TimeSpan.FromSeconds(5)); // the scenario: a five-second outage
         var stalled = ffmpeg.Frames;
         await camera.PowerOnAsync();
@@ -40,6 +41,8 @@ public sealed class CameraOutageTests(ITestOutputHelper output) : InteropTestBas
         Assert.InRange(resumed - back, TimeSpan.Zero, TimeSpan.FromSeconds(2));
         Assert.Equal(0, gstExit);
         Assert.Equal(2, stream.Epochs);
+        Assert.Equal(200, describeDuringOutage.Status); // answered from the remembered tracks
+        Assert.InRange(describeDuringOutage.Elapsed, TimeSpan.Zero, TimeSpan.FromSeconds(1));
     }
 
     [Fact]

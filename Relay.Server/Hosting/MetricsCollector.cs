@@ -1,0 +1,94 @@
+using Relay.Configuration;
+using Relay.Media;
+using Relay.Server.GStreamer;
+using Relay.Server.Metrics;
+using Relay.Server.Rtsp;
+
+namespace Relay.Server.Hosting;
+
+/// <summary>
+/// Fills Relay's per-stream metrics from snapshots just before each scrape: stream state, readers, cumulative byte
+/// and frame counts, reconnects, RTCP reports. Only cached state is read; nothing calls into GStreamer.
+/// </summary>
+internal sealed class MetricsCollector
+{
+    private readonly RelayMetrics _metrics;
+    private readonly StreamManager _streams;
+    private readonly RtspServer _rtsp;
+
+    public MetricsCollector(RelayMetrics metrics, StreamManager streams, RtspServer rtsp)
+    {
+        _metrics = metrics;
+        _streams = streams;
+        _rtsp = rtsp;
+        foreach (var protocol in RelayMetrics.Protocols)
+        {
+            // Histograms appear once they have a child; create them so the series exist before the first reader.
+            metrics.TimeToFirstFrame.WithLabels(protocol);
+        }
+
+        metrics.Registry.AddBeforeCollectCallback(Collect);
+    }
+
+    private void Collect()
+    {
+        var sessions = _rtsp.Sessions.ToLookup(s => s.Media.Stream.Name, StringComparer.OrdinalIgnoreCase);
+        var media = _rtsp.Media.ToDictionary(m => m.Stream.Name, StringComparer.OrdinalIgnoreCase);
+        foreach (var runtime in _streams.Streams)
+        {
+            var name = runtime.Name;
+            var stream = runtime.Stream;
+            var status = runtime.Status;
+            var statistics = stream.Statistics;
+            _metrics.StreamUp.WithLabels(name).Set(stream.IsOnline ? 1 : 0);
+            foreach (var state in Enum.GetValues<StreamState>())
+            {
+                _metrics.StreamState.WithLabels(name, RelayMetrics.State(state)).Set(state == status.State ? 1 : 0);
+            }
+
+            var streamSessions = sessions[name].ToList();
+            _metrics.Readers.WithLabels(name, "rtsp_tcp").Set(streamSessions.Count(s => s.IsTcp));
+            _metrics.Readers.WithLabels(name, "rtsp_udp").Set(streamSessions.Count(s => !s.IsTcp));
+            _metrics.InboundBytes.WithLabels(name).IncTo(statistics.Bytes);
+            _metrics.InboundFrames.WithLabels(name, "video").IncTo(stream.FramesOf(MediaKind.Video));
+            _metrics.InboundFrames.WithLabels(name, "audio").IncTo(stream.FramesOf(MediaKind.Audio));
+            _metrics.InboundFrames.WithLabels(name, "application").IncTo(stream.FramesOf(MediaKind.Application));
+            _metrics.KeyframeInterval.WithLabels(name).Set(statistics.KeyframeInterval.TotalSeconds);
+            _metrics.LastFrameAge.WithLabels(name).Set(statistics.LastUnitAge?.TotalSeconds ?? double.NaN);
+            _metrics.ConnectDuration.WithLabels(name);
+
+            var reasons = runtime.ReconnectsByReason;
+            foreach (var error in Enum.GetValues<RelayError>())
+            {
+                _metrics.Reconnects.WithLabels(name, RelayMetrics.Reason(error)).IncTo(reasons.GetValueOrDefault(error));
+            }
+
+            _metrics.AuthFailures.WithLabels(name).IncTo(reasons.GetValueOrDefault(RelayError.SourceUnauthorized));
+
+            var (tcpBytes, udpBytes) = media.TryGetValue(name, out var m) ? m.OutboundBytes : (0, 0);
+            var (tcpDropped, udpDropped) = m?.DroppedFramesOfEndedSessions ?? (0, 0);
+            _metrics.OutboundBytes.WithLabels(name, "rtsp_tcp").IncTo(tcpBytes);
+            _metrics.OutboundBytes.WithLabels(name, "rtsp_udp").IncTo(udpBytes);
+            _metrics.DroppedFrames.WithLabels(name, "rtsp_tcp").IncTo(tcpDropped + streamSessions.Where(s => s.IsTcp).Sum(s => s.SkippedFrames));
+            _metrics.DroppedFrames.WithLabels(name, "rtsp_udp").IncTo(udpDropped + streamSessions.Where(s => !s.IsTcp).Sum(s => s.SkippedFrames));
+
+            double fractionLost = 0, jitter = 0;
+            var tracks = stream.Tracks;
+            foreach (var session in streamSessions)
+            {
+                foreach (var (track, report) in session.ReceiverReportsSnapshot)
+                {
+                    fractionLost = Math.Max(fractionLost, report.FractionLost);
+                    var rate = track < tracks.Count ? tracks[track].ClockRate : 90000;
+                    jitter = Math.Max(jitter, report.Jitter / (double)Math.Max(1, rate));
+                }
+            }
+
+            _metrics.ReaderFractionLost.WithLabels(name).Set(fractionLost);
+            _metrics.ReaderJitter.WithLabels(name).Set(jitter);
+        }
+
+        _metrics.RtspConnections.Set(_rtsp.ConnectionCount);
+        _metrics.CallbackFailures.IncTo(NativeCallbacks.FailureCount);
+    }
+}
