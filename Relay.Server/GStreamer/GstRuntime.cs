@@ -61,4 +61,18 @@ internal static class GstRuntime
                 e);
         }
     }
+
+    /// <summary>
+    /// Hands the pages a torn-down pipeline freed back to the system. Every camera connection runs on new GStreamer
+    /// streaming threads, glibc spreads them over many malloc arenas, and each arena keeps its freed pages: under reader
+    /// churn and camera restarts resident memory ratcheted up (+8 MB anonymous over 400 readers and 40 restarts) and
+    /// never came back. Trimming once per ended source connection keeps it flat; it is cheap next to a reconnect.
+    /// </summary>
+    public static void ReturnFreedMemory()
+    {
+        if (OperatingSystem.IsLinux())
+        {
+            _ = LibC.malloc_trim(0);
+        }
+    }
 }

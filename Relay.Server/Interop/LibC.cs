@@ -2,7 +2,7 @@ using System.Runtime.InteropServices;
 
 namespace Relay.Server.Interop;
 
-/// <summary>libc: batched UDP sends. Linux x86_64/arm64 (LP64) layouts.</summary>
+/// <summary>libc: batched UDP sends and returning freed heap pages. Linux x86_64/arm64 (LP64) layouts.</summary>
 internal static unsafe partial class LibC
 {
     /// <summary>MSG_DONTWAIT: never block; a full socket buffer fails the rest of the batch with EAGAIN.</summary>
@@ -12,6 +12,10 @@ internal static unsafe partial class LibC
     //   Returns the number of messages sent, or -1 with errno.
     [LibraryImport(Libs.LibC, SetLastError = true)]
     public static partial int sendmmsg(int sockfd, MMsgHdr* msgvec, uint vlen, int flags);
+
+    // int malloc_trim (size_t pad); returns 1 if memory was released to the system.
+    [LibraryImport(Libs.LibC)]
+    public static partial int malloc_trim(nuint pad);
 }
 
 /// <summary>struct iovec.</summary>

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Security.Cryptography;
 using Relay.Media;
 
 namespace Relay.Server.Rtp;
@@ -20,9 +19,10 @@ internal sealed class RtpTrack
     {
         Info = info;
         PayloadType = payloadType;
-        Ssrc = (uint)RandomNumberGenerator.GetInt32(int.MinValue, int.MaxValue);
-        NextSequence = (ushort)RandomNumberGenerator.GetInt32(0, ushort.MaxValue);
-        TimestampOrigin = (uint)RandomNumberGenerator.GetInt32(int.MinValue, int.MaxValue);
+        // Random as RFC 3550 asks; not a secret, so no cryptographic source (which would load OpenSSL).
+        Ssrc = (uint)Random.Shared.NextInt64(1, uint.MaxValue);
+        NextSequence = (ushort)Random.Shared.Next(0, ushort.MaxValue);
+        TimestampOrigin = (uint)Random.Shared.NextInt64(0, uint.MaxValue);
     }
 
     /// <summary>Gets the track's description (updated as parameters change).</summary>

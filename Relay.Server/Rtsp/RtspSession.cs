@@ -3,7 +3,6 @@ using System.IO;
 using System.IO.Pipelines;
 using System.Net;
 using System.Net.Sockets;
-using System.Security.Cryptography;
 using Microsoft.Extensions.Logging;
 using Relay.Server.Rtp;
 using Relay.Server.Streams;
@@ -21,10 +20,10 @@ internal sealed record TrackTransport(int Track, string ControlUri, int RtpChann
 }
 
 /// <summary>
-/// One RTSP session (RFC 2326 §3.6): the tracks a reader set up, how each is delivered, and while playing,
-/// the reader's bounded queue of shared RTP frames and the task that sends them. TCP sessions write into their
-/// connection (one write per frame, under the connection's write lock); UDP sessions send each packet from
-/// the server's RTP socket.
+/// One RTSP session (RFC 2326 §3.6): the tracks a reader set up and how each is delivered. A TCP session writes
+/// shared RTP frames into its connection, one write per frame under the connection's write lock: directly from the
+/// delivering thread while the reader keeps up, else through a bounded queue and a sender task. A UDP session sends
+/// each frame's packets from the server's RTP socket on the delivering thread.
 /// </summary>
 internal sealed partial class RtspSession : IDisposable
 {
@@ -40,7 +39,6 @@ internal sealed partial class RtspSession : IDisposable
     private bool _awaitingSync; // guarded by _udpGate
     private long _udpSkipped; // guarded by _udpGate
     private CancellationTokenSource? _senderStop; // guarded by _gate
-    private Task _sender = Task.CompletedTask;
     private int _senderBusy; // 1 while the TCP sender task holds dequeued frames
     private bool _sendingStarted; // TCP: the PLAY response was written; frames may go out
     private Dictionary<int, TrackTransport>? _tcpChannels; // set at PLAY (TCP)
@@ -61,7 +59,8 @@ internal sealed partial class RtspSession : IDisposable
         Connection = connection;
         Media = media;
         IsTcp = isTcp;
-        Id = Convert.ToHexString(RandomNumberGenerator.GetBytes(8));
+        // 16 hex digits from the OS random source (Guid.NewGuid uses it on Linux, without loading OpenSSL).
+        Id = Guid.NewGuid().ToString("N")[..16].ToUpperInvariant();
         StartedAt = server.Time.GetUtcNow();
         Touch();
     }
@@ -184,10 +183,10 @@ internal sealed partial class RtspSession : IDisposable
     public void Touch() => Interlocked.Exchange(ref _lastActivity, _server.Time.GetTimestamp());
 
     /// <summary>
-    /// Called by <see cref="RtspMedia"/> under its lock for every frame. A TCP session queues the frame for its
-    /// sender task (the network may be slow; the queue decides what to skip). A UDP session sends it at once:
-    /// a UDP send never waits on the reader, and sending on the delivering thread costs no thread hop per frame
-    /// and reader.
+    /// Called by <see cref="RtspMedia"/> under its lock for every frame. A TCP session sends it at once when the
+    /// socket takes it without waiting and nothing is queued (see <see cref="TrySendNow"/>), else queues it for its
+    /// sender task (the network may be slow; the queue decides what to skip). A UDP session sends it at once (added
+    /// to the delivering thread's sendmmsg batch): a UDP send never waits on the reader.
     /// </summary>
     /// <param name="frame">The frame (borrowed).</param>
     /// <param name="batch">For UDP, the batch the delivering thread flushes after offering to every session.</param>
@@ -300,7 +299,7 @@ internal sealed partial class RtspSession : IDisposable
             var stop = CancellationTokenSource.CreateLinkedTokenSource(queue.Faulted);
             _senderStop = stop;
             Volatile.Write(ref _sendingStarted, true);
-            _sender = Task.Run(async () =>
+            _ = Task.Run(async () =>
             {
                 try
                 {

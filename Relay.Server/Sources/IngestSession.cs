@@ -278,6 +278,7 @@ internal sealed partial class IngestSession : ISourceConnection
 
         _pipeline?.Dispose();
         _pipeline = null;
+        GstRuntime.ReturnFreedMemory();
     }
 }
 
