@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using System.Globalization;
 using System.Text.RegularExpressions;
 
@@ -54,6 +55,85 @@ public static partial class Clients
             "gst-launch-1.0",
             ["-q", "rtspsrc", $"location={url}", $"protocols={transport}", "latency=200", "!", "rtph264depay", "!", "h264parse", "!", "fakesink", $"num-buffers={buffers}"],
             TimeSpan.FromSeconds(30 + (buffers / 10)));
+
+    /// <summary>
+    /// Captures the first <paramref name="packets"/> video RTP packets a new reader receives (<c>rtspsrc ! identity
+    /// eos-after ! rtpstreampay ! filesink</c>) and returns the NAL unit types they start, a fragmented NAL unit
+    /// counted once: a reader that starts on a keyframe sees 7, 8, 5.
+    /// </summary>
+    public static async Task<List<int>> FirstVideoNalTypesAsync(Uri url, string transport, int packets, int count = 3)
+    {
+        var file = Path.GetTempFileName();
+        try
+        {
+            var result = await ExternalProcess.RunAsync(
+                "gst-launch-1.0",
+                ["-q", "rtspsrc", $"location={url}", $"protocols={transport}", "!", "application/x-rtp,media=video", "!", "identity", $"eos-after={packets}", "!", "rtpstreampay", "!", "filesink", $"location={file}"],
+                TimeSpan.FromSeconds(30));
+            if (!GstreamerSucceeded(result.ExitCode, result.Stderr))
+            {
+                throw new InvalidOperationException($"gst-launch failed ({result.ExitCode}): {result.Stderr}");
+            }
+
+            return NalTypes(await File.ReadAllBytesAsync(file), count);
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
+    /// <summary>
+    /// Gets whether a gst-launch rtspsrc run succeeded. GStreamer 1.22's rtspsrc races its own shutdown over UDP: the
+    /// CLOSE command flushes the RTSP connection while the PAUSE before it is still being written, so the PAUSE
+    /// "fails" with "Received end-of-file" and gst-launch exits 1, although the run was complete (the sink had its
+    /// EOS) and the TEARDOWN that follows on the same connection is answered. A run whose only errors are that race
+    /// counts as success; any other error does not.
+    /// </summary>
+    public static bool GstreamerSucceeded(int exitCode, string stderr)
+    {
+        if (exitCode == 0)
+        {
+            return true;
+        }
+
+        var errors = GstError().Count(stderr);
+        return errors > 0 && errors == RtspsrcShutdownRace().Count(stderr);
+    }
+
+    /// <summary>Reads RFC 4571 framing (16-bit length, one RTP packet) and returns the first H.264 NAL unit types.</summary>
+    private static List<int> NalTypes(byte[] rfc4571, int count)
+    {
+        var types = new List<int>();
+        var offset = 0;
+        while (offset + 2 < rfc4571.Length && types.Count < count)
+        {
+            var length = BinaryPrimitives.ReadUInt16BigEndian(rfc4571.AsSpan(offset));
+            var packet = rfc4571.AsSpan(offset + 2, length);
+            offset += 2 + length;
+            var payload = packet[(12 + (4 * (packet[0] & 0x0F)))..];
+            var type = payload[0] & 0x1F;
+            if (type == 28)
+            {
+                if ((payload[1] & 0x80) == 0)
+                {
+                    continue; // not the first fragment
+                }
+
+                type = payload[1] & 0x1F;
+            }
+
+            types.Add(type);
+        }
+
+        return types;
+    }
+
+    [GeneratedRegex(@"^ERROR: from element ", RegexOptions.Multiline)]
+    private static partial Regex GstError();
+
+    [GeneratedRegex(@"gstrtspsrc\.c\(\d+\): gst_rtspsrc_(?:try_send|pause) \(\): [^\n]*\nCould not send message\. \(Received end-of-file\)")]
+    private static partial Regex RtspsrcShutdownRace();
 
     /// <summary>Sends one DESCRIBE and times the answer.</summary>
     public static async Task<(int Status, TimeSpan Elapsed)> DescribeStatusAsync(int port, Uri url)

@@ -30,7 +30,7 @@ public sealed class OnDemandTests(ITestOutputHelper output) : InteropTestBase(ou
         await using var first = LiveProcess.Ffmpeg(relay.RtspUrl("cam1"), "tcp");
         await first.WaitForFramesAsync(25, Timeout);
         var sessionsWhileReading = camera.SessionCount;
-        var second = await FirstVideoNalTypesAsync(relay.RtspUrl("cam1"));
+        var second = await Clients.FirstVideoNalTypesAsync(relay.RtspUrl("cam1"), "tcp", packets: 10);
         await first.DisposeAsync();
         Output.WriteLine($"relay sessions after the readers left: {relay.Rtsp.Sessions.Count}, leases {runtime.Stream.Leases}");
         var left = DateTime.UtcNow;
@@ -56,44 +56,5 @@ public sealed class OnDemandTests(ITestOutputHelper output) : InteropTestBase(ou
         var streams = await Clients.ProbeAsync(relay.RtspUrl("cam1"), "tcp");
 
         Assert.Equal("h264", Assert.Single(streams)["codec_name"]);
-    }
-
-    private static async Task<List<int>> FirstVideoNalTypesAsync(Uri url)
-    {
-        var file = Path.GetTempFileName();
-        try
-        {
-            var result = await ExternalProcess.RunAsync(
-                "gst-launch-1.0",
-                ["-q", "rtspsrc", $"location={url}", "protocols=tcp", "!", "application/x-rtp,media=video", "!", "identity", "eos-after=10", "!", "rtpstreampay", "!", "filesink", $"location={file}"],
-                Timeout);
-            Assert.True(result.ExitCode == 0, result.Stderr);
-            var bytes = await File.ReadAllBytesAsync(file);
-            var types = new List<int>();
-            for (var offset = 0; offset + 2 < bytes.Length && types.Count < 3;)
-            {
-                var length = (bytes[offset] << 8) | bytes[offset + 1];
-                var payload = bytes.AsSpan(offset + 2 + 12, length - 12);
-                offset += 2 + length;
-                var type = payload[0] & 0x1F;
-                if (type == 28)
-                {
-                    if ((payload[1] & 0x80) == 0)
-                    {
-                        continue;
-                    }
-
-                    type = payload[1] & 0x1F;
-                }
-
-                types.Add(type);
-            }
-
-            return types;
-        }
-        finally
-        {
-            File.Delete(file);
-        }
     }
 }
