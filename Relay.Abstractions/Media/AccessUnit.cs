@@ -9,18 +9,14 @@ namespace Relay.Media;
 /// The bytes live in a pooled buffer shared by every reader; see <see cref="IMediaFrame"/> for the
 /// reference-counting rules.
 /// </summary>
-public sealed class AccessUnit : IMediaFrame
+public sealed class AccessUnit : PooledFrame, IMediaFrame
 {
-    private byte[]? _buffer;
-    private int _references;
-
     private AccessUnit(byte[] buffer, int length, int trackIndex, bool isKeyframe)
+        : base(buffer)
     {
-        _buffer = buffer;
         Length = length;
         TrackIndex = trackIndex;
         IsKeyframe = isKeyframe;
-        _references = 1;
     }
 
     /// <inheritdoc />
@@ -52,14 +48,10 @@ public sealed class AccessUnit : IMediaFrame
     {
         get
         {
-            var buffer = _buffer;
-            Debug.Assert(buffer is not null, "AccessUnit used after its last Release.");
-            return buffer.AsMemory(0, Length);
+            Debug.Assert(ReferenceCount > 0, "AccessUnit used after its last Release.");
+            return Buffer.AsMemory(0, Length);
         }
     }
-
-    /// <summary>Gets the number of references currently held (for tests and diagnostics).</summary>
-    public int ReferenceCount => Volatile.Read(ref _references);
 
     /// <summary>Creates a unit with a pooled buffer of <paramref name="length"/> bytes and one reference.</summary>
     /// <param name="trackIndex">The track within the stream.</param>
@@ -92,36 +84,8 @@ public sealed class AccessUnit : IMediaFrame
     /// <returns>The writable bytes.</returns>
     public Span<byte> GetWritableSpan()
     {
-        var buffer = _buffer ?? throw new ObjectDisposedException(nameof(AccessUnit));
-        return buffer.AsSpan(0, Length);
-    }
-
-    /// <inheritdoc />
-    public void AddRef()
-    {
-        var previous = Interlocked.Increment(ref _references) - 1;
-        if (previous <= 0)
-        {
-            throw new InvalidOperationException("AccessUnit.AddRef after the last Release.");
-        }
-    }
-
-    /// <inheritdoc />
-    public void Release()
-    {
-        var remaining = Interlocked.Decrement(ref _references);
-        if (remaining == 0)
-        {
-            var buffer = Interlocked.Exchange(ref _buffer, null);
-            if (buffer is not null)
-            {
-                MediaBufferPool.Return(buffer);
-            }
-        }
-        else if (remaining < 0)
-        {
-            throw new InvalidOperationException("AccessUnit released more often than referenced.");
-        }
+        ObjectDisposedException.ThrowIf(ReferenceCount <= 0, this);
+        return Buffer.AsSpan(0, Length);
     }
 
     /// <inheritdoc />

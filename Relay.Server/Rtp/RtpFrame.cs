@@ -11,7 +11,7 @@ namespace Relay.Server.Rtp;
 /// default channels sends the whole frame in one write, and a UDP reader sends each packet without the
 /// 4-byte prefix. Pooled and reference-counted (see <see cref="IMediaFrame"/>).
 /// </summary>
-internal sealed class RtpFrame : IMediaFrame
+internal sealed class RtpFrame : PooledFrame, IMediaFrame
 {
     /// <summary>Size of the interleaved-frame prefix before each packet.</summary>
     public const int InterleavedHeaderLength = 4;
@@ -19,17 +19,13 @@ internal sealed class RtpFrame : IMediaFrame
     /// <summary>Size of the fixed RTP header Relay writes (no CSRC, no extension).</summary>
     public const int RtpHeaderLength = 12;
 
-    private byte[] _buffer;
-    private int _references;
-
     private RtpFrame(byte[] buffer, int trackIndex, bool isKeyframe, bool isControl, TimeSpan dts)
+        : base(buffer)
     {
-        _buffer = buffer;
         TrackIndex = trackIndex;
         IsKeyframe = isKeyframe;
         IsControl = isControl;
         Dts = dts;
-        _references = 1;
     }
 
     /// <inheritdoc />
@@ -57,10 +53,10 @@ internal sealed class RtpFrame : IMediaFrame
     public uint FirstTimestamp { get; private set; }
 
     /// <summary>Gets the packets with their interleaved prefixes, on the default channels.</summary>
-    public ReadOnlySpan<byte> Data => _buffer.AsSpan(0, Length);
+    public ReadOnlySpan<byte> Data => Buffer.AsSpan(0, Length);
 
     /// <summary>Gets the packets as memory (for async socket writes).</summary>
-    public ReadOnlyMemory<byte> Memory => _buffer.AsMemory(0, Length);
+    public ReadOnlyMemory<byte> Memory => Buffer.AsMemory(0, Length);
 
     /// <summary>Creates an empty frame; the caller owns one reference.</summary>
     public static RtpFrame Rent(int trackIndex, bool isKeyframe, TimeSpan dts, int capacity, bool isControl = false) =>
@@ -109,41 +105,17 @@ internal sealed class RtpFrame : IMediaFrame
         Length += InterleavedHeaderLength + packet.Length;
     }
 
-    /// <inheritdoc />
-    public void AddRef()
-    {
-        if (Interlocked.Increment(ref _references) <= 1)
-        {
-            throw new InvalidOperationException("RtpFrame.AddRef after the last Release.");
-        }
-    }
-
-    /// <inheritdoc />
-    public void Release()
-    {
-        var remaining = Interlocked.Decrement(ref _references);
-        if (remaining == 0)
-        {
-            MediaBufferPool.Return(_buffer);
-            _buffer = [];
-        }
-        else if (remaining < 0)
-        {
-            throw new InvalidOperationException("RtpFrame released more often than referenced.");
-        }
-    }
-
     private Span<byte> Reserve(int size)
     {
-        if (Length + size > _buffer.Length)
+        if (Length + size > Buffer.Length)
         {
-            var larger = MediaBufferPool.Rent(Math.Max(_buffer.Length * 2, Length + size));
-            _buffer.AsSpan(0, Length).CopyTo(larger);
-            MediaBufferPool.Return(_buffer);
-            _buffer = larger;
+            var larger = MediaBufferPool.Rent(Math.Max(Buffer.Length * 2, Length + size));
+            Buffer.AsSpan(0, Length).CopyTo(larger);
+            MediaBufferPool.Return(Buffer);
+            Buffer = larger;
         }
 
-        return _buffer.AsSpan(Length, size);
+        return Buffer.AsSpan(Length, size);
     }
 
     /// <summary>Enumerates the packets of a frame buffer, each without its 4-byte interleaved prefix.</summary>
