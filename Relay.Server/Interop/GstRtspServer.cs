@@ -114,6 +114,21 @@ internal static unsafe partial class GstRtspServer
     [LibraryImport(Libs.GstRtspServer)]
     public static partial void gst_rtsp_media_factory_set_permissions(IntPtr factory, IntPtr permissions);
 
+    // GstRTSPConnection *gst_rtsp_client_get_connection (GstRTSPClient *client);   (transfer none)
+    [LibraryImport(Libs.GstRtspServer)]
+    public static partial IntPtr gst_rtsp_client_get_connection(IntPtr client);
+
+    // GSocket *gst_rtsp_connection_get_read_socket (const GstRTSPConnection *conn);   (transfer none)
+    [LibraryImport(Libs.GstRtsp)]
+    public static partial IntPtr gst_rtsp_connection_get_read_socket(IntPtr connection);
+
+    // int g_socket_get_fd (GSocket *socket);
+    [LibraryImport(Libs.Gio)]
+    public static partial int g_socket_get_fd(IntPtr socket);
+
     /// <summary>GST_RTSP_FILTER_REMOVE: the filter function asks the server to close the client.</summary>
     public const int FilterRemove = 0;
+
+    /// <summary>GST_RTSP_FILTER_KEEP: the filter function leaves the client alone.</summary>
+    public const int FilterKeep = 1;
 }

@@ -2,7 +2,7 @@ using System.Runtime.InteropServices;
 
 namespace Relay.Server.Interop;
 
-/// <summary>libc: batched UDP sends and returning freed heap pages. Linux x86_64/arm64 (LP64) layouts.</summary>
+/// <summary>libc: batched UDP sends, returning freed heap pages, and descriptor calls for the fake camera. Linux x86_64/arm64 (LP64) layouts.</summary>
 internal static unsafe partial class LibC
 {
     /// <summary>MSG_DONTWAIT: never block; a full socket buffer fails the rest of the batch with EAGAIN.</summary>
@@ -12,6 +12,24 @@ internal static unsafe partial class LibC
     //   Returns the number of messages sent, or -1 with errno.
     [LibraryImport(Libs.LibC, SetLastError = true)]
     public static partial int sendmmsg(int sockfd, MMsgHdr* msgvec, uint vlen, int flags);
+
+    /// <summary>SHUT_RDWR: end both directions of a socket.</summary>
+    public const int ShutReadWrite = 2;
+
+    /// <summary>F_DUPFD_CLOEXEC: fcntl command that duplicates a descriptor, close-on-exec.</summary>
+    public const int FDupFdCloExec = 1030;
+
+    // int fcntl (int fd, int cmd, int arg);   (the F_DUPFD_CLOEXEC form; -1 with errno)
+    [LibraryImport(Libs.LibC, SetLastError = true)]
+    public static partial int fcntl(int fd, int cmd, int arg);
+
+    // int shutdown (int sockfd, int how);
+    [LibraryImport(Libs.LibC, SetLastError = true)]
+    public static partial int shutdown(int sockfd, int how);
+
+    // int close (int fd);
+    [LibraryImport(Libs.LibC, SetLastError = true)]
+    public static partial int close(int fd);
 
     // int malloc_trim (size_t pad); returns 1 if memory was released to the system.
     [LibraryImport(Libs.LibC)]

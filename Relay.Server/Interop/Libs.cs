@@ -20,6 +20,8 @@ internal static class Libs
     public const string GstApp = "libgstapp-1.0.so.0";
     public const string GstSdp = "libgstsdp-1.0.so.0";
     public const string GstRtspServer = "libgstrtspserver-1.0.so.0";
+    public const string GstRtsp = "libgstrtsp-1.0.so.0";
+    public const string Gio = "libgio-2.0.so.0";
     public const string LibC = "libc.so.6";
 }
 

@@ -39,8 +39,18 @@ public sealed record FakeCameraOptions
 /// test pattern on 127.0.0.1. It can be powered off (listener closed, every client dropped) and on again on
 /// the same port, like a camera reboot.
 /// </summary>
+/// <remarks>
+/// Clients are dropped by shutting their sockets down, not with gst_rtsp_client_close: in gst-rtsp-server 1.22
+/// that call is not safe from another thread (it clears the connection's streams while the client's own thread
+/// may be dispatching a read, which floods "g_pollable_input_stream_read_nonblocking: assertion failed" and can
+/// touch freed memory). After a shutdown each client sees end-of-stream on its own thread and closes itself, the
+/// way it does when a peer goes away. The socket is reached through a duplicate descriptor taken when the client
+/// connects and closed when the client closes, so a descriptor number is never used after the library reused it.
+/// </remarks>
 public sealed class FakeCamera : IAsyncDisposable
 {
+    private static readonly Lock ClientSocketsLock = new();
+    private static readonly Dictionary<IntPtr, int> ClientSockets = []; // client -> duplicate of its socket
     private FakeCameraOptions _options;
     private IntPtr _server; // owned (g_object_unref); touched on the GLib loop thread only
     private IntPtr _sessionPool; // owned
@@ -171,6 +181,7 @@ public sealed class FakeCamera : IAsyncDisposable
         GstRtspServer.gst_rtsp_mount_points_add_factory(mounts, _options.Path, factory); // takes the factory ref
         GObject.g_object_unref(mounts);
 
+        GObject.g_signal_connect_data(_server, "client-connected", (IntPtr)(delegate* unmanaged[Cdecl]<IntPtr, IntPtr, IntPtr, void>)&OnClientConnected, IntPtr.Zero, null, 0);
         var loop = GstRuntime.MainLoop;
         _sourceId = GstRtspServer.gst_rtsp_server_attach(_server, loop.Context.Ptr);
         if (_sourceId == 0)
@@ -207,8 +218,9 @@ public sealed class FakeCamera : IAsyncDisposable
             return;
         }
 
-        // Close every client (their shared media is unprepared), then stop listening.
-        var list = GstRtspServer.gst_rtsp_server_client_filter(_server, &RemoveClient, IntPtr.Zero);
+        // Drop every client (each closes itself on its own thread; the shared media is unprepared after the last),
+        // then stop listening.
+        var list = GstRtspServer.gst_rtsp_server_client_filter(_server, &DropClient, IntPtr.Zero);
         GLib.g_list_free(list);
         var source = GLib.g_main_context_find_source_by_id(GstRuntime.MainLoop.Context.Ptr, _sourceId);
         if (source != IntPtr.Zero)
@@ -232,6 +244,56 @@ public sealed class FakeCamera : IAsyncDisposable
         _server = IntPtr.Zero;
     }
 
+    /// <summary>"client-connected", on the server's context before the client is attached to its own thread.</summary>
     [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
-    private static int RemoveClient(IntPtr server, IntPtr client, IntPtr data) => GstRtspServer.FilterRemove;
+    private static unsafe void OnClientConnected(IntPtr server, IntPtr client, IntPtr data)
+    {
+        var connection = GstRtspServer.gst_rtsp_client_get_connection(client);
+        var socket = connection == IntPtr.Zero ? IntPtr.Zero : GstRtspServer.gst_rtsp_connection_get_read_socket(connection);
+        var duplicate = socket == IntPtr.Zero ? -1 : LibC.fcntl(GstRtspServer.g_socket_get_fd(socket), LibC.FDupFdCloExec, 0);
+        if (duplicate < 0)
+        {
+            return;
+        }
+
+        lock (ClientSocketsLock)
+        {
+            if (ClientSockets.Remove(client, out var stale))
+            {
+                LibC.close(stale);
+            }
+
+            ClientSockets[client] = duplicate;
+        }
+
+        GObject.g_signal_connect_data(client, "closed", (IntPtr)(delegate* unmanaged[Cdecl]<IntPtr, IntPtr, void>)&OnClientClosed, IntPtr.Zero, null, 0);
+    }
+
+    /// <summary>"closed", on the client's own thread once its connection is gone.</summary>
+    [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
+    private static void OnClientClosed(IntPtr client, IntPtr data)
+    {
+        lock (ClientSocketsLock)
+        {
+            if (ClientSockets.Remove(client, out var duplicate))
+            {
+                LibC.close(duplicate);
+            }
+        }
+    }
+
+    [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
+    private static int DropClient(IntPtr server, IntPtr client, IntPtr data)
+    {
+        lock (ClientSocketsLock)
+        {
+            if (ClientSockets.TryGetValue(client, out var duplicate))
+            {
+                LibC.shutdown(duplicate, LibC.ShutReadWrite);
+                return GstRtspServer.FilterKeep;
+            }
+        }
+
+        return GstRtspServer.FilterRemove; // no socket of its own to end (it never finished connecting): close it here
+    }
 }
