@@ -19,4 +19,19 @@ public static class Eventually
             await Task.Delay(50);
         }
     }
+
+    /// <summary>The same, for a condition that has to ask over the network.</summary>
+    public static async Task WaitAsync(Func<Task<bool>> condition, TimeSpan timeout, string what)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (!await condition())
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException($"Timed out after {timeout.TotalSeconds:0.#} s waiting for: {what}");
+            }
+
+            await Task.Delay(50);
+        }
+    }
 }

@@ -53,7 +53,23 @@ public sealed class PrometheusServer : IAsyncDisposable
             throw new InvalidOperationException($"prometheus exited with {process.ExitCode}");
         }
 
-        return new PrometheusServer(process, dir, port);
+        // It listens before its storage is open and answers 503 until then; /-/ready says when queries will work.
+        var server = new PrometheusServer(process, dir, port);
+        await Eventually.WaitAsync(server.IsReadyAsync, TimeSpan.FromSeconds(30), "Prometheus to be ready");
+        return server;
+    }
+
+    private async Task<bool> IsReadyAsync()
+    {
+        try
+        {
+            using var response = await _http.GetAsync("/-/ready");
+            return response.IsSuccessStatusCode;
+        }
+        catch (HttpRequestException)
+        {
+            return false;
+        }
     }
 
     /// <summary>Evaluates an instant query; returns each sample's labels and value.</summary>
