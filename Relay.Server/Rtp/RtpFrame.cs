@@ -37,6 +37,9 @@ internal sealed class RtpFrame : PooledFrame, IMediaFrame
     /// <summary>Gets a value indicating whether this frame holds RTCP rather than RTP.</summary>
     public bool IsControl { get; }
 
+    /// <summary>Gets the interleaved channel the packets are framed on: the default numbering, 2n for RTP, 2n+1 for RTCP.</summary>
+    public int Channel => (2 * TrackIndex) + (IsControl ? 1 : 0);
+
     /// <inheritdoc />
     public int Length { get; private set; }
 

@@ -366,7 +366,7 @@ internal sealed partial class RtspSession : IDisposable
     private bool TrySendNow(FrameQueue<RtpFrame> queue, RtpFrame frame)
     {
         if (!Connection.CanSendNow || queue.Count != 0 || queue.IsSkipping || Volatile.Read(ref _senderBusy) != 0 || !Volatile.Read(ref _sendingStarted)
-            || (2 * frame.TrackIndex) + (frame.IsControl ? 1 : 0) != DefaultChannel(frame) || !Connection.WriteLock.Wait(0))
+            || ChannelFor(frame, _tcpChannels) != frame.Channel || !Connection.WriteLock.Wait(0))
         {
             return false;
         }
@@ -409,14 +409,11 @@ internal sealed partial class RtspSession : IDisposable
         }
     }
 
-    /// <summary>Gets the channel this reader expects a frame on, when it kept the default numbering.</summary>
-    private int DefaultChannel(RtpFrame frame)
-    {
-        var transports = _tcpChannels;
-        return transports is not null && transports.TryGetValue(frame.TrackIndex, out var t)
+    /// <summary>Gets the interleaved channel this reader set up for a frame's track (the frame's own when none).</summary>
+    private static int ChannelFor(RtpFrame frame, Dictionary<int, TrackTransport>? channels) =>
+        channels is not null && channels.TryGetValue(frame.TrackIndex, out var t)
             ? (frame.IsControl ? t.RtcpChannel : t.RtpChannel)
-            : (2 * frame.TrackIndex) + (frame.IsControl ? 1 : 0);
-    }
+            : frame.Channel;
 
     private void Sent(RtpFrame frame)
     {
@@ -566,9 +563,8 @@ internal sealed partial class RtspSession : IDisposable
     /// <summary>Gets the bytes to send for a frame: as built when the reader uses the default channels, else a patched copy.</summary>
     private static ReadOnlyMemory<byte> Remap(RtpFrame frame, Dictionary<int, TrackTransport> channels, ref byte[]? scratch)
     {
-        var expected = (2 * frame.TrackIndex) + (frame.IsControl ? 1 : 0);
-        var channel = channels.TryGetValue(frame.TrackIndex, out var t) ? (frame.IsControl ? t.RtcpChannel : t.RtpChannel) : expected;
-        if (channel == expected)
+        var channel = ChannelFor(frame, channels);
+        if (channel == frame.Channel)
         {
             return frame.Memory;
         }
