@@ -47,12 +47,14 @@ internal sealed class MetricsCollector
             }
 
             var streamSessions = sessions[name].ToList();
-            _metrics.Readers.WithLabels(name, "rtsp_tcp").Set(streamSessions.Count(s => s.IsTcp));
-            _metrics.Readers.WithLabels(name, "rtsp_udp").Set(streamSessions.Count(s => !s.IsTcp));
+            _metrics.Readers.WithLabels(name, RelayMetrics.Protocol(tcp: true)).Set(streamSessions.Count(s => s.IsTcp));
+            _metrics.Readers.WithLabels(name, RelayMetrics.Protocol(tcp: false)).Set(streamSessions.Count(s => !s.IsTcp));
             _metrics.InboundBytes.WithLabels(name).IncTo(statistics.Bytes);
-            _metrics.InboundFrames.WithLabels(name, "video").IncTo(stream.FramesOf(MediaKind.Video));
-            _metrics.InboundFrames.WithLabels(name, "audio").IncTo(stream.FramesOf(MediaKind.Audio));
-            _metrics.InboundFrames.WithLabels(name, "application").IncTo(stream.FramesOf(MediaKind.Application));
+            foreach (var kind in Enum.GetValues<MediaKind>())
+            {
+                _metrics.InboundFrames.WithLabels(name, RelayMetrics.Kind(kind)).IncTo(stream.FramesOf(kind));
+            }
+
             _metrics.KeyframeInterval.WithLabels(name).Set(statistics.KeyframeInterval.TotalSeconds);
             _metrics.LastFrameAge.WithLabels(name).Set(statistics.LastUnitAge?.TotalSeconds ?? double.NaN);
             _metrics.ConnectDuration.WithLabels(name);
@@ -67,10 +69,10 @@ internal sealed class MetricsCollector
 
             var (tcpBytes, udpBytes) = media.TryGetValue(name, out var m) ? m.OutboundBytes : (0, 0);
             var (tcpDropped, udpDropped) = m?.DroppedFramesOfEndedSessions ?? (0, 0);
-            _metrics.OutboundBytes.WithLabels(name, "rtsp_tcp").IncTo(tcpBytes);
-            _metrics.OutboundBytes.WithLabels(name, "rtsp_udp").IncTo(udpBytes);
-            _metrics.DroppedFrames.WithLabels(name, "rtsp_tcp").IncTo(tcpDropped + streamSessions.Where(s => s.IsTcp).Sum(s => s.SkippedFrames));
-            _metrics.DroppedFrames.WithLabels(name, "rtsp_udp").IncTo(udpDropped + streamSessions.Where(s => !s.IsTcp).Sum(s => s.SkippedFrames));
+            _metrics.OutboundBytes.WithLabels(name, RelayMetrics.Protocol(tcp: true)).IncTo(tcpBytes);
+            _metrics.OutboundBytes.WithLabels(name, RelayMetrics.Protocol(tcp: false)).IncTo(udpBytes);
+            _metrics.DroppedFrames.WithLabels(name, RelayMetrics.Protocol(tcp: true)).IncTo(tcpDropped + streamSessions.Where(s => s.IsTcp).Sum(s => s.SkippedFrames));
+            _metrics.DroppedFrames.WithLabels(name, RelayMetrics.Protocol(tcp: false)).IncTo(udpDropped + streamSessions.Where(s => !s.IsTcp).Sum(s => s.SkippedFrames));
 
             double fractionLost = 0, jitter = 0;
             var tracks = stream.Tracks;

@@ -1,5 +1,6 @@
 using Prometheus;
 using Relay.Configuration;
+using Relay.Media;
 
 namespace Relay.Server.Metrics;
 
@@ -13,10 +14,7 @@ namespace Relay.Server.Metrics;
 internal sealed class RelayMetrics
 {
     /// <summary>Protocol label values.</summary>
-    public static readonly string[] Protocols = ["rtsp_tcp", "rtsp_udp"];
-
-    /// <summary>Track kind label values.</summary>
-    public static readonly string[] Kinds = ["video", "audio", "application"];
+    public static readonly string[] Protocols = [Protocol(tcp: true), Protocol(tcp: false)];
 
     private static readonly double[] LatencyBuckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
     private static readonly double[] ConnectBuckets = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
@@ -109,6 +107,12 @@ internal sealed class RelayMetrics
         _ => "pipeline_error",
     };
 
+    /// <summary>The label value of an RTSP reader's transport.</summary>
+    public static string Protocol(bool tcp) => tcp ? "rtsp_tcp" : "rtsp_udp";
+
+    /// <summary>The label value of a track kind.</summary>
+    public static string Kind(MediaKind kind) => kind.ToString().ToLowerInvariant();
+
     /// <summary>The label value of a state.</summary>
     public static string State(Relay.Configuration.StreamState state) => state.ToString().ToLowerInvariant();
 
@@ -142,9 +146,9 @@ internal sealed class RelayMetrics
             DroppedFrames.RemoveLabelled(stream, protocol);
         }
 
-        foreach (var kind in Kinds)
+        foreach (var kind in Enum.GetValues<MediaKind>())
         {
-            InboundFrames.RemoveLabelled(stream, kind);
+            InboundFrames.RemoveLabelled(stream, Kind(kind));
         }
 
         foreach (var error in Enum.GetValues<RelayError>())

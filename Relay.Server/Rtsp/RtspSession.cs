@@ -352,7 +352,7 @@ internal sealed partial class RtspSession : IDisposable
         var started = Interlocked.Exchange(ref _playStarted, 0);
         if (started != 0)
         {
-            _server.Metrics?.TimeToFirstFrame.WithLabels(IsTcp ? "rtsp_tcp" : "rtsp_udp").Observe(_server.Time.GetElapsedTime(started).TotalSeconds);
+            _server.Metrics?.TimeToFirstFrame.WithLabels(Metrics.RelayMetrics.Protocol(IsTcp)).Observe(_server.Time.GetElapsedTime(started).TotalSeconds);
         }
     }
 

@@ -34,7 +34,7 @@ internal sealed partial class Stream : IMediaSink, IDisposable
     private long _lastUnitTimestamp;
     private long _lastKeyframeTimestamp;
     private long _keyframeIntervalTicks;
-    private readonly long[] _framesByKind = new long[3]; // by MediaKind
+    private readonly long[] _framesByKind = new long[Enum.GetValues<MediaKind>().Length]; // indexed by MediaKind
     private TrackRate[] _rates = []; // guarded by _gate
 
     public Stream(StreamConfig config, TimeProvider time, ILogger logger)
