@@ -21,11 +21,10 @@ internal sealed partial class StreamRuntime : IAsyncDisposable
     private SourceSupervisor? _supervisor; // guarded by _gate
     private ITimer? _idleTimer; // guarded by _gate
     private SourceStatus? _lastStatus; // guarded by _gate: the status of the last supervisor, kept while idle
-    private long _reconnectsBefore; // guarded by _gate: reconnects of earlier supervisors
     private readonly DateTimeOffset _created;
     private bool _disposed;
 
-    private readonly Dictionary<Relay.Configuration.RelayError, long> _reasonsBefore = []; // guarded by _gate
+    private readonly Dictionary<RelayError, long> _reasonsBefore = []; // guarded by _gate: reconnects of earlier supervisors
     private readonly Metrics.RelayMetrics? _metrics;
 
     public StreamRuntime(StreamConfig config, ISourceFactory sources, TimeProvider time, ILogger logger, Metrics.RelayMetrics? metrics = null)
@@ -56,27 +55,28 @@ internal sealed partial class StreamRuntime : IAsyncDisposable
         {
             lock (_gate)
             {
+                var before = _reasonsBefore.Values.Sum();
                 if (_supervisor is { } supervisor)
                 {
                     var current = supervisor.Status;
-                    return current with { Reconnects = current.Reconnects + _reconnectsBefore };
+                    return current with { Reconnects = current.Reconnects + before };
                 }
 
                 var last = _lastStatus ?? new SourceStatus(StreamState.Idle, _created, RelayError.None, null, null, 0, null);
-                return last with { State = StreamState.Idle, Reconnects = _reconnectsBefore, NextAttemptIn = null };
+                return last with { State = StreamState.Idle, Reconnects = before, NextAttemptIn = null };
             }
         }
     }
 
     /// <summary>Gets the reconnections so far (every supervisor this stream had), by reason.</summary>
-    public IReadOnlyDictionary<Relay.Configuration.RelayError, long> ReconnectsByReason
+    public IReadOnlyDictionary<RelayError, long> ReconnectsByReason
     {
         get
         {
             lock (_gate)
             {
-                var total = new Dictionary<Relay.Configuration.RelayError, long>(_reasonsBefore);
-                foreach (var (reason, count) in _supervisor?.ReconnectsByReason ?? new Dictionary<Relay.Configuration.RelayError, long>())
+                var total = new Dictionary<RelayError, long>(_reasonsBefore);
+                foreach (var (reason, count) in _supervisor?.ReconnectsByReason ?? new Dictionary<RelayError, long>())
                 {
                     total[reason] = total.GetValueOrDefault(reason) + count;
                 }
@@ -118,9 +118,9 @@ internal sealed partial class StreamRuntime : IAsyncDisposable
         {
             await EnsurePullingAsync();
         }
-        else if (Stream.Leases == 0)
+        else
         {
-            ArmIdleTimer();
+            ArmIdleTimer(); // it stops the source only if still nobody holds a lease when it fires
         }
     }
 
@@ -241,9 +241,7 @@ internal sealed partial class StreamRuntime : IAsyncDisposable
                 await supervisor.DisposeAsync();
                 lock (_gate)
                 {
-                    var final = supervisor.Status;
-                    _lastStatus = final with { Since = _time.GetUtcNow() };
-                    _reconnectsBefore += final.Reconnects;
+                    _lastStatus = supervisor.Status with { Since = _time.GetUtcNow() };
                     foreach (var (reason, count) in supervisor.ReconnectsByReason)
                     {
                         _reasonsBefore[reason] = _reasonsBefore.GetValueOrDefault(reason) + count;

@@ -26,7 +26,6 @@ internal sealed partial class SourceSupervisor : IAsyncDisposable
     private readonly Lock _gate = new();
     private SourceStatus _status; // guarded by _gate
     private readonly Dictionary<RelayError, long> _reasons = []; // guarded by _gate
-    private long _attemptStarted;
     private Task? _loop;
     private long _lastOnline; // timestamp when the last connection ended while online; 0 = never online
 
@@ -194,12 +193,12 @@ internal sealed partial class SourceSupervisor : IAsyncDisposable
     {
         SetState(StreamState.Connecting);
         Log.Connecting(_logger, _stream.Name, _source.DisplayName);
-        _attemptStarted = _time.GetTimestamp();
+        var started = _time.GetTimestamp();
         var connection = _source.Open(_stream);
         try
         {
             await connection.Connected.WaitAsync(cancellationToken);
-            Connected?.Invoke(_time.GetElapsedTime(_attemptStarted));
+            Connected?.Invoke(_time.GetElapsedTime(started));
             return connection;
         }
         catch
