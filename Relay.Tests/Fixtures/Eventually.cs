@@ -6,19 +6,8 @@ namespace Relay.Tests.Fixtures;
 /// </summary>
 public static class Eventually
 {
-    public static async Task WaitAsync(Func<bool> condition, TimeSpan timeout, string what)
-    {
-        var deadline = DateTime.UtcNow + timeout;
-        while (!condition())
-        {
-            if (DateTime.UtcNow > deadline)
-            {
-                throw new TimeoutException($"Timed out after {timeout.TotalSeconds:0.#} s waiting for: {what}");
-            }
-
-            await Task.Delay(50);
-        }
-    }
+    public static Task WaitAsync(Func<bool> condition, TimeSpan timeout, string what) =>
+        WaitAsync(() => Task.FromResult(condition()), timeout, what);
 
     /// <summary>The same, for a condition that has to ask over the network.</summary>
     public static async Task WaitAsync(Func<Task<bool>> condition, TimeSpan timeout, string what)
