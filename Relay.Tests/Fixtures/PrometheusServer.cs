@@ -126,20 +126,14 @@ public sealed class PrometheusServer : IAsyncDisposable
     private static int ListeningPort(int pid)
     {
         // The listening socket's inode appears among the process's descriptors; /proc/net/tcp gives its port.
-        var inodes = new HashSet<string>();
+        HashSet<string> inodes;
         try
         {
-            foreach (var fd in Directory.GetFileSystemEntries($"/proc/{pid}/fd"))
-            {
-                if (new FileInfo(fd).LinkTarget is { } target && target.StartsWith("socket:[", StringComparison.Ordinal))
-                {
-                    inodes.Add(target[8..^1]);
-                }
-            }
+            inodes = ProcessDescriptors.Targets(pid).Where(t => t.StartsWith("socket:[", StringComparison.Ordinal)).Select(t => t[8..^1]).ToHashSet();
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            return 0;
+            return 0; // not started yet, or gone
         }
 
         foreach (var line in File.ReadLines("/proc/net/tcp").Skip(1))

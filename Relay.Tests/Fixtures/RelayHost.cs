@@ -30,19 +30,14 @@ public sealed class RelayHost : IAsyncDisposable
     /// <summary>Gets the URL of a stream, for example rtsp://127.0.0.1:40001/cam1.</summary>
     public Uri RtspUrl(string stream) => new($"rtsp://127.0.0.1:{RtspPort}/{stream}");
 
+    /// <summary>Gets the arguments that keep a relay on loopback, every port chosen by the OS.</summary>
+    public static IReadOnlyList<string> LoopbackArgs { get; } =
+        ["--urls=http://127.0.0.1:0", "--Relay:Rtsp:Address=127.0.0.1", "--Relay:Rtsp:Port=0", "--Relay:Rtsp:RtpPort=0", "--Relay:Rtsp:RtcpPort=0"];
+
     /// <summary>Starts a relay with <paramref name="settings"/> (keys like <c>Relay:Streams:cam1:Source</c>).</summary>
     public static async Task<RelayHost> StartAsync(IDictionary<string, string?> settings, ILoggerProvider? logs = null, params string[] extraArgs)
     {
-        string[] args =
-        [
-            "--urls=http://127.0.0.1:0",
-            "--Relay:Rtsp:Address=127.0.0.1",
-            "--Relay:Rtsp:Port=0",
-            "--Relay:Rtsp:RtpPort=0",
-            "--Relay:Rtsp:RtcpPort=0",
-            .. extraArgs,
-        ];
-        var app = RelayApp.Build(args, builder =>
+        var app = RelayApp.Build([.. LoopbackArgs, .. extraArgs], builder =>
         {
             builder.Configuration.AddInMemoryCollection(settings);
             builder.Logging.ClearProviders();

@@ -44,7 +44,6 @@ public sealed partial class ShutdownTests(ITestOutputHelper output)
 /// <summary>The relay as its own process (as deployed): ports from 0, read back from its log.</summary>
 public sealed partial class RelayProcess : IAsyncDisposable
 {
-    private static readonly string[] LoopbackArgs = ["--urls=http://127.0.0.1:0", "--Relay:Rtsp:Address=127.0.0.1", "--Relay:Rtsp:Port=0", "--Relay:Rtsp:RtpPort=0", "--Relay:Rtsp:RtcpPort=0"];
     private readonly Process _process;
     private readonly ITestOutputHelper _output;
     private readonly TaskCompletionSource<int> _port = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -65,7 +64,7 @@ public sealed partial class RelayProcess : IAsyncDisposable
     {
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false, WorkingDirectory = AppContext.BaseDirectory };
         start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "Relay.Server.dll"));
-        foreach (var arg in LoopbackArgs.Concat(args))
+        foreach (var arg in RelayHost.LoopbackArgs.Concat(args))
         {
             start.ArgumentList.Add(arg);
         }
@@ -107,23 +106,7 @@ public sealed partial class RelayProcess : IAsyncDisposable
     public int FileDescriptors => Directory.GetFileSystemEntries($"/proc/{_process.Id}/fd").Length;
 
     /// <summary>Gets what each open descriptor points to (socket:[n], anon_inode:[eventfd], files).</summary>
-    public List<string> FileDescriptorTargets()
-    {
-        var targets = new List<string>();
-        foreach (var fd in Directory.GetFileSystemEntries($"/proc/{_process.Id}/fd"))
-        {
-            try
-            {
-                targets.Add(new FileInfo(fd).LinkTarget ?? "?");
-            }
-            catch (IOException)
-            {
-                // Closed meanwhile.
-            }
-        }
-
-        return targets;
-    }
+    public List<string> FileDescriptorTargets() => ProcessDescriptors.Targets(_process.Id);
 
     public async ValueTask DisposeAsync()
     {
