@@ -7,11 +7,18 @@ using Relay.Server.GStreamer;
 namespace Relay.Server.Sources;
 
 /// <summary>
-/// A built-in camera for demos and tests: <c>videotestsrc</c> encoded live with x264 (or x265), optionally
-/// with a test tone. It goes through the same session, parser settings and sink as a real camera.
+/// A built-in camera for demos and tests: <c>videotestsrc</c> encoded live with x264 (or x265), 4:2:0 so every
+/// player decodes it, optionally with a test tone. It goes through the same session, parser settings and sink as
+/// a real camera.
 /// </summary>
 internal sealed class TestPatternSource(StreamConfig config, TimeProvider time, ILogger logger) : ISource
 {
+    /// <summary>
+    /// x264enc and x265enc shift every timestamp by 1000 hours (GstVideoEncoder min-pts, room for DTS before PTS)
+    /// while the test tone starts at 0; taking the shift off the video keeps the two tracks on one clock.
+    /// </summary>
+    internal static readonly TimeSpan EncoderShift = TimeSpan.FromHours(1000);
+
     private readonly TestPatternOptions _options = TestPatternOptions.Parse(config.Source).Options;
 
     /// <inheritdoc />
@@ -25,7 +32,7 @@ internal sealed class TestPatternSource(StreamConfig config, TimeProvider time, 
             ? $"x265enc tune=zerolatency speed-preset=ultrafast bitrate={o.Bitrate} key-int-max={o.Gop} ! h265parse config-interval=-1 ! video/x-h265,stream-format=byte-stream,alignment=au"
             : $"x264enc tune=zerolatency speed-preset=ultrafast bitrate={o.Bitrate} key-int-max={o.Gop} ! h264parse config-interval=-1 ! video/x-h264,stream-format=byte-stream,alignment=au";
         var description =
-            $"videotestsrc is-live=true pattern={o.Pattern} ! video/x-raw,width={o.Width},height={o.Height},framerate={fps}/1 ! " +
+            $"videotestsrc is-live=true pattern={o.Pattern} ! video/x-raw,format=I420,width={o.Width},height={o.Height},framerate={fps}/1 ! " +
             $"{video} ! appsink name=sink0";
         var audio = o.AudioCodec switch
         {
@@ -77,7 +84,8 @@ internal sealed class TestPatternSource(StreamConfig config, TimeProvider time, 
             {
                 var appsink = pipeline.GetByName($"sink{track.Index}") ?? throw new GstException($"test pipeline has no sink{track.Index}");
                 session.Own(appsink);
-                AppSink.Attach(appsink, new TrackSampleHandler(session, track.Index, track.Codec));
+                var shift = track.Kind == MediaKind.Video ? EncoderShift : TimeSpan.Zero;
+                AppSink.Attach(appsink, new TrackSampleHandler(session, track.Index, track.Codec, shift));
             }
         }
         catch

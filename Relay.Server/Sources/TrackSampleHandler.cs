@@ -8,7 +8,11 @@ namespace Relay.Server.Sources;
 /// Copies each sample of one track's appsink into a pooled <see cref="AccessUnit"/> and posts it to the
 /// session. Runs on the track's GStreamer streaming thread; allocates only the unit.
 /// </summary>
-internal sealed class TrackSampleHandler(IngestSession session, int trackIndex, Codec codec) : IAppSinkHandler
+/// <param name="session">Where units go.</param>
+/// <param name="trackIndex">The track's index.</param>
+/// <param name="codec">The track's codec.</param>
+/// <param name="shift">Taken off timestamps at or above it (an encoder's known offset); zero for none.</param>
+internal sealed class TrackSampleHandler(IngestSession session, int trackIndex, Codec codec, TimeSpan shift = default) : IAppSinkHandler
 {
     private const int RtpHeaderLength = 12;
     private nint _lastCaps;
@@ -41,8 +45,15 @@ internal sealed class TrackSampleHandler(IngestSession session, int trackIndex, 
         var unit = AccessUnit.Rent(trackIndex, sample.Size, isKeyframe: !sample.IsDeltaUnit);
         sample.CopyTo(unit.GetWritableSpan());
         var pts = sample.Pts ?? sample.Dts ?? TimeSpan.Zero;
+        var dts = sample.Dts ?? pts;
+        if (shift > TimeSpan.Zero && dts >= shift)
+        {
+            pts -= shift;
+            dts -= shift;
+        }
+
         unit.Pts = pts;
-        unit.Dts = sample.Dts ?? pts;
+        unit.Dts = dts;
         return unit;
     }
 

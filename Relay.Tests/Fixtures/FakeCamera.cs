@@ -20,6 +20,9 @@ public sealed record FakeCameraOptions
 
     public string VideoCodec { get; init; } = "h264";
 
+    /// <summary>Gets the videotestsrc pattern (ball moves, so consecutive pictures differ).</summary>
+    public string Pattern { get; init; } = "ball";
+
     /// <summary>Gets the audio track: null, "aac", "pcmu", "pcma" or "opus".</summary>
     public string? Audio { get; init; }
 
@@ -86,7 +89,7 @@ public sealed class FakeCamera : IAsyncDisposable
             var video = o.VideoCodec == "h265"
                 ? $"x265enc tune=zerolatency speed-preset=ultrafast bitrate=500 key-int-max={o.Gop} ! rtph265pay name=pay0 pt=96"
                 : $"x264enc tune=zerolatency speed-preset=ultrafast bitrate=500 key-int-max={o.Gop} ! rtph264pay name=pay0 pt=96";
-            var launch = $"( videotestsrc is-live=true pattern=ball ! video/x-raw,width={o.Width},height={o.Height},framerate={o.Fps}/1 ! {video}";
+            var launch = $"( videotestsrc is-live=true pattern={o.Pattern} ! video/x-raw,format=I420,width={o.Width},height={o.Height},framerate={o.Fps}/1 ! {video}";
             var pay = 1;
             if (o.Audio is not null)
             {
