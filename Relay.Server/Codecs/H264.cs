@@ -32,7 +32,8 @@ internal static class H264
 
         var chromaFormatIdc = 1;
         var separateColourPlane = false;
-        if (profileIdc is 100 or 110 or 122 or 244 or 44 or 83 or 86 or 118 or 128 or 138 or 139 or 134 or 135)
+        int bitDepthLuma = 8, bitDepthChroma = 8;
+        if (HasChromaFormat(profileIdc))
         {
             chromaFormatIdc = (int)r.ReadUe();
             if (chromaFormatIdc == 3)
@@ -40,8 +41,8 @@ internal static class H264
                 separateColourPlane = r.ReadBit();
             }
 
-            r.ReadUe(); // bit_depth_luma_minus8
-            r.ReadUe(); // bit_depth_chroma_minus8
+            bitDepthLuma = 8 + (int)r.ReadUe();
+            bitDepthChroma = 8 + (int)r.ReadUe();
             r.ReadBit(); // qpprime_y_zero_transform_bypass_flag
             if (r.ReadBit())
             {
@@ -108,8 +109,12 @@ internal static class H264
             throw new FormatException("H.264 SPS has an empty picture.");
         }
 
-        return new SequenceParameterSet(profileIdc, constraints, levelIdc, width, height);
+        return new SequenceParameterSet(profileIdc, constraints, levelIdc, width, height, chromaFormatIdc, bitDepthLuma, bitDepthChroma);
     }
+
+    /// <summary>Tells whether an SPS of this profile carries chroma_format_idc and bit depths (§7.3.2.1.1).</summary>
+    public static bool HasChromaFormat(int profileIdc) =>
+        profileIdc is 100 or 110 or 122 or 244 or 44 or 83 or 86 or 118 or 128 or 138 or 139 or 134 or 135;
 
     private static void SkipScalingList(ref BitReader r, int size)
     {
@@ -131,7 +136,10 @@ internal static class H264
     /// <param name="LevelIdc">level_idc.</param>
     /// <param name="Width">Cropped picture width.</param>
     /// <param name="Height">Cropped picture height.</param>
-    internal readonly record struct SequenceParameterSet(int ProfileIdc, int Constraints, int LevelIdc, int Width, int Height)
+    /// <param name="ChromaFormatIdc">chroma_format_idc (1 = 4:2:0).</param>
+    /// <param name="BitDepthLuma">Luma bit depth.</param>
+    /// <param name="BitDepthChroma">Chroma bit depth.</param>
+    internal readonly record struct SequenceParameterSet(int ProfileIdc, int Constraints, int LevelIdc, int Width, int Height, int ChromaFormatIdc = 1, int BitDepthLuma = 8, int BitDepthChroma = 8)
     {
         /// <summary>Gets the RFC 6184 profile-level-id (six hex digits).</summary>
         public string ProfileLevelId => $"{ProfileIdc:X2}{Constraints:X2}{LevelIdc:X2}";

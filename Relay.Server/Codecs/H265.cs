@@ -31,11 +31,11 @@ internal static class H265
         r.ReadBit(); // sps_temporal_id_nesting_flag
 
         // profile_tier_level(1, sps_max_sub_layers_minus1), §7.3.3
-        r.ReadBits(2); // general_profile_space
+        var profileSpace = (int)r.ReadBits(2);
         var tier = (int)r.ReadBits(1);
         var profileIdc = (int)r.ReadBits(5);
-        r.Skip(32); // general_profile_compatibility_flag[32]
-        r.Skip(48); // progressive, interlaced, non_packed, frame_only + 43 reserved bits + 1 bit
+        var compatibility = r.ReadBits(32); // general_profile_compatibility_flag[32]
+        var constraints = ((ulong)r.ReadBits(16) << 32) | r.ReadBits(32); // progressive .. inbld flags, 48 bits
         var levelIdc = (int)r.ReadBits(8);
         var subLayerProfilePresent = new bool[8];
         var subLayerLevelPresent = new bool[8];
@@ -93,9 +93,38 @@ internal static class H265
             throw new FormatException("H.265 SPS has an empty picture.");
         }
 
-        return new SequenceParameterSet(profileIdc, tier, levelIdc, width, height);
+        var bitDepthLuma = 8 + (int)r.ReadUe();
+        var bitDepthChroma = 8 + (int)r.ReadUe();
+        return new SequenceParameterSet(profileIdc, tier, levelIdc, width, height)
+        {
+            ProfileSpace = profileSpace,
+            CompatibilityFlags = compatibility,
+            ConstraintFlags = constraints,
+            ChromaFormatIdc = chromaFormatIdc,
+            BitDepthLuma = bitDepthLuma,
+            BitDepthChroma = bitDepthChroma,
+        };
     }
 
     /// <summary>The SPS fields Relay uses.</summary>
-    internal readonly record struct SequenceParameterSet(int ProfileIdc, int Tier, int LevelIdc, int Width, int Height);
+    internal readonly record struct SequenceParameterSet(int ProfileIdc, int Tier, int LevelIdc, int Width, int Height)
+    {
+        /// <summary>Gets general_profile_space.</summary>
+        public int ProfileSpace { get; init; }
+
+        /// <summary>Gets the 32 general_profile_compatibility_flags, flag 0 in the most significant bit.</summary>
+        public uint CompatibilityFlags { get; init; }
+
+        /// <summary>Gets the 48 bits of general constraint flags that follow the compatibility flags.</summary>
+        public ulong ConstraintFlags { get; init; }
+
+        /// <summary>Gets chroma_format_idc (1 = 4:2:0).</summary>
+        public int ChromaFormatIdc { get; init; } = 1;
+
+        /// <summary>Gets the luma bit depth.</summary>
+        public int BitDepthLuma { get; init; } = 8;
+
+        /// <summary>Gets the chroma bit depth.</summary>
+        public int BitDepthChroma { get; init; } = 8;
+    }
 }
