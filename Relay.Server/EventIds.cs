@@ -38,4 +38,18 @@ internal static class EventIds
     public const int RtspConnectionError = 404;
     public const int RtspSessionTimedOut = 405;
     public const int RtspUdpError = 406;
+
+    // 5xx: browser outputs (HLS, snapshots, MJPEG) and the web page
+    public const int HlsStarted = 500;
+    public const int HlsStopped = 501;
+    public const int HlsTrackLeftOut = 502;
+    public const int HlsMuxFailed = 503;
+    public const int HlsIdleCheckFailed = 504;
+    public const int JpegPipelineFailed = 510;
+    public const int MjpegViewerStarted = 511;
+    public const int MjpegViewerEnded = 512;
+    public const int MjpegFeedStarted = 513;
+    public const int MjpegFeedStopped = 514;
+    public const int MjpegDecodeFailed = 515;
+    public const int MjpegHousekeepingFailed = 516;
 }

@@ -12,6 +12,12 @@ public sealed record RelayConfig
     /// <summary>Gets the RTSP server settings.</summary>
     public RtspServerConfig Rtsp { get; init; } = new();
 
+    /// <summary>Gets the HLS output settings.</summary>
+    public HlsConfig Hls { get; init; } = new();
+
+    /// <summary>Gets the snapshot and MJPEG output settings.</summary>
+    public MjpegConfig Mjpeg { get; init; } = new();
+
     /// <summary>Gets the streams, by name (case-insensitive). The name is the RTSP path: <c>rtsp://host:8554/{name}</c>.</summary>
     public IReadOnlyDictionary<string, StreamConfig> Streams { get; init; } =
         new Dictionary<string, StreamConfig>(StringComparer.OrdinalIgnoreCase);

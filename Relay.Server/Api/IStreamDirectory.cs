@@ -10,4 +10,7 @@ internal interface IStreamDirectory
 
     /// <summary>Gets one stream's status, or null when there is no such stream.</summary>
     StreamStatus? Get(string name);
+
+    /// <summary>Gets what clients need to know about the relay (version, RTSP port).</summary>
+    ServerInfo GetServer();
 }

@@ -23,6 +23,10 @@ internal static partial class RelayConfigLoader
     private static readonly string[] RtspKeys =
         ["Address", "Port", "RtpPort", "RtcpPort", "SessionTimeout", "DescribeTimeout", "RequestTimeout", "Mtu", "MaxRequestBytes", "MaxConnections"];
 
+    private static readonly string[] HlsKeys = ["SegmentDuration", "PartDuration", "SegmentCount", "IdleTimeout"];
+
+    private static readonly string[] MjpegKeys = ["MaxViewers", "MaxFps", "MaxWidth", "Quality", "SnapshotMaxAge"];
+
     /// <summary>Reads the <c>Relay</c> section of <paramref name="configuration"/>.</summary>
     /// <returns>The configuration when valid, and every error found (each prefixed by its key).</returns>
     public static (RelayConfig? Config, IReadOnlyList<string> Errors) Load(IConfiguration configuration)
@@ -30,6 +34,8 @@ internal static partial class RelayConfigLoader
         var errors = new List<string>();
         var section = configuration.GetSection(RelayConfig.SectionName);
         var rtsp = ReadRtsp(section.GetSection("Rtsp"), errors);
+        var hls = ReadHls(section.GetSection("Hls"), errors);
+        var mjpeg = ReadMjpeg(section.GetSection("Mjpeg"), errors);
         var streams = new Dictionary<string, StreamConfig>(StringComparer.OrdinalIgnoreCase);
         var seen = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
         foreach (var child in section.GetSection("Streams").GetChildren())
@@ -56,7 +62,7 @@ internal static partial class RelayConfigLoader
             }
         }
 
-        return errors.Count > 0 ? (null, errors) : (new RelayConfig { Rtsp = rtsp, Streams = streams }, errors);
+        return errors.Count > 0 ? (null, errors) : (new RelayConfig { Rtsp = rtsp, Hls = hls, Mjpeg = mjpeg, Streams = streams }, errors);
     }
 
     /// <summary>Validates one stream's settings given as key/value pairs (as the API will receive them).</summary>
@@ -115,6 +121,46 @@ internal static partial class RelayConfigLoader
         }
 
         return config;
+    }
+
+    private static HlsConfig ReadHls(IConfigurationSection section, List<string> errors)
+    {
+        var defaults = new HlsConfig();
+        var reader = new SectionReader(section, errors);
+        reader.RejectUnknown(HlsKeys);
+        var config = new HlsConfig
+        {
+            SegmentDuration = reader.Duration("SegmentDuration") ?? defaults.SegmentDuration,
+            PartDuration = reader.Duration("PartDuration") ?? defaults.PartDuration,
+            SegmentCount = reader.Int("SegmentCount", 3, 100) ?? defaults.SegmentCount,
+            IdleTimeout = reader.Duration("IdleTimeout") ?? defaults.IdleTimeout,
+        };
+        if (config.SegmentDuration > TimeSpan.FromSeconds(30))
+        {
+            errors.Add($"{section.Path}:SegmentDuration: must be 30 s or less");
+        }
+
+        if (config.PartDuration < TimeSpan.FromMilliseconds(50) || config.PartDuration > config.SegmentDuration)
+        {
+            errors.Add($"{section.Path}:PartDuration: must be from 50 ms up to SegmentDuration ({config.SegmentDuration.TotalMilliseconds:0} ms)");
+        }
+
+        return config;
+    }
+
+    private static MjpegConfig ReadMjpeg(IConfigurationSection section, List<string> errors)
+    {
+        var defaults = new MjpegConfig();
+        var reader = new SectionReader(section, errors);
+        reader.RejectUnknown(MjpegKeys);
+        return new MjpegConfig
+        {
+            MaxViewers = reader.Int("MaxViewers", 0, 100_000) ?? defaults.MaxViewers,
+            MaxFps = reader.Int("MaxFps", 1, 120) ?? defaults.MaxFps,
+            MaxWidth = reader.Int("MaxWidth", 16, 7680) ?? defaults.MaxWidth,
+            Quality = reader.Int("Quality", 1, 100) ?? defaults.Quality,
+            SnapshotMaxAge = reader.Duration("SnapshotMaxAge", allowZero: true) ?? defaults.SnapshotMaxAge,
+        };
     }
 
     private static StreamConfig? ReadStream(string name, IConfigurationSection section, List<string> errors)

@@ -1,26 +1,32 @@
 using Relay.Configuration;
 using Relay.Media;
 using Relay.Server.GStreamer;
+using Relay.Server.Hls;
+using Relay.Server.Mjpeg;
 using Relay.Server.Metrics;
 using Relay.Server.Rtsp;
 
 namespace Relay.Server.Hosting;
 
 /// <summary>
-/// Fills Relay's per-stream metrics from snapshots just before each scrape: stream state, readers, cumulative byte
-/// and frame counts, reconnects, RTCP reports. Only cached state is read; nothing calls into GStreamer.
+/// Fills Relay's per-stream metrics from snapshots just before each scrape: stream state, readers (RTSP, HLS, MJPEG),
+/// cumulative byte and frame counts, reconnects, RTCP reports. Only cached state is read; nothing calls into GStreamer.
 /// </summary>
 internal sealed class MetricsCollector
 {
     private readonly RelayMetrics _metrics;
     private readonly StreamManager _streams;
     private readonly RtspServer _rtsp;
+    private readonly HlsServer _hls;
+    private readonly MjpegServer _mjpeg;
 
-    public MetricsCollector(RelayMetrics metrics, StreamManager streams, RtspServer rtsp)
+    public MetricsCollector(RelayMetrics metrics, StreamManager streams, RtspServer rtsp, HlsServer hls, MjpegServer mjpeg)
     {
         _metrics = metrics;
         _streams = streams;
         _rtsp = rtsp;
+        _hls = hls;
+        _mjpeg = mjpeg;
         foreach (var protocol in RelayMetrics.Protocols)
         {
             // Histograms appear once they have a child; create them so the series exist before the first reader.
@@ -85,6 +91,13 @@ internal sealed class MetricsCollector
                     jitter = Math.Max(jitter, report.Jitter / (double)Math.Max(1, rate));
                 }
             }
+
+            _metrics.Readers.WithLabels(name, RelayMetrics.Hls).Set(_hls.Find(stream)?.Viewers(StreamDirectory.HlsViewerWindow).Count ?? 0);
+            _metrics.OutboundBytes.WithLabels(name, RelayMetrics.Hls).IncTo(_hls.BytesSent(name));
+            var (mjpegBytes, mjpegSkipped) = _mjpeg.Totals(name);
+            _metrics.Readers.WithLabels(name, RelayMetrics.Mjpeg).Set(_mjpeg.ViewersOf(name).Count);
+            _metrics.OutboundBytes.WithLabels(name, RelayMetrics.Mjpeg).IncTo(mjpegBytes);
+            _metrics.DroppedFrames.WithLabels(name, RelayMetrics.Mjpeg).IncTo(mjpegSkipped);
 
             _metrics.ReaderFractionLost.WithLabels(name).Set(fractionLost);
             _metrics.ReaderJitter.WithLabels(name).Set(jitter);

@@ -9,6 +9,9 @@ using Relay.Configuration;
 using Relay.Server.Api;
 using Relay.Server.Configuration;
 using Relay.Server.Health;
+using Relay.Server.Hls;
+using Relay.Server.Mjpeg;
+using Relay.Server.Web;
 using Relay.Server.Metrics;
 using Microsoft.Extensions.Logging.Console;
 using Prometheus;
@@ -24,6 +27,9 @@ namespace Relay.Server.Hosting;
 /// <summary>Composition of the relay: configuration, services, Kestrel endpoints. Used by Program and by tests.</summary>
 internal static partial class RelayApp
 {
+    /// <summary>Gets Relay's version (major.minor.patch).</summary>
+    public static string Version => typeof(RelayApp).Assembly.GetName().Version?.ToString(3) ?? "0.0.0";
+
     /// <summary>Builds the relay. Throws <see cref="RelayConfigurationException"/> listing every configuration problem.</summary>
     /// <param name="args">Command-line arguments (<c>--Relay:…=</c>, <c>--urls</c>).</param>
     /// <param name="configure">Test hook: more configuration or services before the app is built.</param>
@@ -87,8 +93,14 @@ internal static partial class RelayApp
         builder.Services.AddHostedService(sp => sp.GetRequiredService<StreamManager>());
         builder.Services.AddSingleton<RtspServer>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<RtspServer>());
+        builder.Services.AddSingleton<HlsServer>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<HlsServer>());
+        builder.Services.AddSingleton<SnapshotService>();
+        builder.Services.AddSingleton<MjpegServer>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<MjpegServer>());
+        builder.Services.AddCors(o => o.AddPolicy(OutputEndpoints.CorsPolicy, p => p.AllowAnyOrigin().WithMethods("GET", "HEAD").AllowAnyHeader()));
         builder.Services.AddSingleton<IStreamDirectory, StreamDirectory>();
-        builder.Services.AddSingleton(_ => new RelayMetrics(typeof(RelayApp).Assembly.GetName().Version?.ToString(3) ?? "0.0.0", GstRuntime.Version));
+        builder.Services.AddSingleton(_ => new RelayMetrics(Version, GstRuntime.Version));
         builder.Services.AddSingleton<MetricsCollector>();
         builder.Services.AddSingleton<Readiness>();
         builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, RelayJsonContext.Default));
@@ -107,8 +119,11 @@ internal static partial class RelayApp
             Log.Listening(app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Relay"), endpoints.DescribeRtsp(), string.Join(", ", endpoints.Http.Select(e => $"http://{e}"))));
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Relay.GStreamer");
         NativeCallbacks.Failed += e => Log.NativeCallbackFailed(logger, e);
+        app.UseCors();
+        app.MapWebPages();
         app.MapHealth();
         app.MapStreamsApi();
+        app.MapOutputs();
         app.MapMetrics("/metrics", metrics.Registry);
         return app;
     }

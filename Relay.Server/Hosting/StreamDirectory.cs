@@ -1,13 +1,21 @@
 using Relay.Api;
 using Relay.Media;
 using Relay.Server.Api;
+using Relay.Server.Hls;
+using Relay.Server.Mjpeg;
 using Relay.Server.Rtsp;
 
 namespace Relay.Server.Hosting;
 
 /// <summary>Builds the status API's view of each stream from its runtime, its hub and the servers' readers.</summary>
-internal sealed class StreamDirectory(StreamManager streams, RtspServer rtsp) : IStreamDirectory
+internal sealed class StreamDirectory(StreamManager streams, RtspServer rtsp, HlsServer hls, MjpegServer mjpeg, RelayEndpoints endpoints) : IStreamDirectory
 {
+    /// <summary>An HLS player (which has no session) counts as a reader while it made a request within this window.</summary>
+    public static readonly TimeSpan HlsViewerWindow = TimeSpan.FromSeconds(10);
+
+    /// <inheritdoc />
+    public ServerInfo GetServer() => new(RelayApp.Version, GStreamer.GstRuntime.Version, endpoints.Rtsp?.Port ?? 0);
+
     /// <inheritdoc />
     public IReadOnlyList<StreamStatus> GetAll()
     {
@@ -21,7 +29,7 @@ internal sealed class StreamDirectory(StreamManager streams, RtspServer rtsp) : 
             ? Describe(runtime, rtsp.Sessions.Where(s => string.Equals(s.Media.Stream.Name, runtime.Name, StringComparison.OrdinalIgnoreCase)))
             : null;
 
-    private static StreamStatus Describe(StreamRuntime runtime, IEnumerable<RtspSession> sessions)
+    private StreamStatus Describe(StreamRuntime runtime, IEnumerable<RtspSession> sessions)
     {
         var status = runtime.Status;
         var stream = runtime.Stream;
@@ -57,7 +65,10 @@ internal sealed class StreamDirectory(StreamManager streams, RtspServer rtsp) : 
                 s.StartedAt,
                 s.BytesSent,
                 s.SkippedFrames,
-                s.Id)).ToArray(),
+                s.Id))
+                .Concat(hls.Find(stream)?.Viewers(HlsViewerWindow).Select(v => new ReaderStatus("hls", v.Address.ToString(), v.Since, v.Bytes, 0, null)) ?? [])
+                .Concat(mjpeg.ViewersOf(runtime.Name).Select(v => new ReaderStatus("mjpeg", v.Address?.ToString() ?? "unknown", v.Since, v.BytesSent, v.Skipped, null)))
+                .ToArray(),
         };
     }
 }

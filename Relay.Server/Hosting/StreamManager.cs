@@ -117,9 +117,9 @@ internal sealed partial class StreamManager : IHostedService, IStreamCatalog, IA
             return;
         }
 
-        if (next.Rtsp != _current.Rtsp)
+        if (next.Rtsp != _current.Rtsp || next.Hls != _current.Hls || next.Mjpeg != _current.Mjpeg)
         {
-            Log.RtspChangeNeedsRestart(_logger);
+            Log.ServerChangeNeedsRestart(_logger);
         }
 
         try
@@ -208,8 +208,8 @@ internal sealed partial class StreamManager : IHostedService, IStreamCatalog, IA
         [LoggerMessage(EventIds.ConfigurationInvalid + 1, LogLevel.Error, "Configuration problem: {Problem}")]
         public static partial void ConfigurationError(ILogger logger, string problem);
 
-        [LoggerMessage(EventIds.ConfigurationInvalid + 2, LogLevel.Warning, "Relay:Rtsp settings changed; they take effect after a restart.")]
-        public static partial void RtspChangeNeedsRestart(ILogger logger);
+        [LoggerMessage(EventIds.ConfigurationInvalid + 2, LogLevel.Warning, "Relay:Rtsp, Relay:Hls or Relay:Mjpeg settings changed; they take effect after a restart.")]
+        public static partial void ServerChangeNeedsRestart(ILogger logger);
 
         [LoggerMessage(EventIds.ConfigurationInvalid + 3, LogLevel.Error, "Applying the reloaded configuration failed.")]
         public static partial void ReloadFailed(ILogger logger, Exception exception);

@@ -13,8 +13,17 @@ namespace Relay.Server.Metrics;
 /// </summary>
 internal sealed class RelayMetrics
 {
-    /// <summary>Protocol label values.</summary>
+    /// <summary>Protocol label values of RTSP readers.</summary>
     public static readonly string[] Protocols = [Protocol(tcp: true), Protocol(tcp: false)];
+
+    /// <summary>The protocol label of HLS players.</summary>
+    public const string Hls = "hls";
+
+    /// <summary>The protocol label of MJPEG viewers.</summary>
+    public const string Mjpeg = "mjpeg";
+
+    /// <summary>Protocol label values of every kind of reader.</summary>
+    public static readonly string[] ReaderProtocols = [.. Protocols, Hls, Mjpeg];
 
     private static readonly double[] LatencyBuckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
     private static readonly double[] ConnectBuckets = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
@@ -139,7 +148,7 @@ internal sealed class RelayMetrics
             StreamState.RemoveLabelled(stream, State(state));
         }
 
-        foreach (var protocol in Protocols)
+        foreach (var protocol in ReaderProtocols)
         {
             Readers.RemoveLabelled(stream, protocol);
             OutboundBytes.RemoveLabelled(stream, protocol);

@@ -80,6 +80,9 @@ internal sealed partial class Stream : IMediaSink, IDisposable
     /// <summary>Gets a value indicating whether the tracks are known well enough to describe the stream.</summary>
     public bool IsReady => _ready.Task.IsCompleted;
 
+    /// <summary>Gets the wall-clock time of timestamp zero on the stream's timeline.</summary>
+    public DateTimeOffset TimelineOrigin => _timeline.OriginUtc;
+
     /// <summary>Gets the number of source connections (epochs) so far.</summary>
     public int Epochs
     {

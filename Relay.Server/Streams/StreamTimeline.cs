@@ -13,9 +13,13 @@ internal sealed class StreamTimeline(TimeProvider time)
 {
     private static readonly TimeSpan Step = TimeSpan.FromTicks(1);
     private readonly long _origin = time.GetTimestamp();
+    private readonly DateTimeOffset _originUtc = time.GetUtcNow();
     private readonly Dictionary<int, TimeSpan> _lastDts = [];
     private TimeSpan? _offset;
     private TimeSpan _lastDelivered = TimeSpan.MinValue;
+
+    /// <summary>Gets the wall-clock time of timestamp zero: a unit's DTS after it is the (approximate) time it arrived.</summary>
+    public DateTimeOffset OriginUtc => _originUtc;
 
     /// <summary>Gets the number of epochs begun.</summary>
     public int Epoch { get; private set; }

@@ -7,13 +7,18 @@ namespace Relay.Tests.Fixtures;
 /// <summary>The real RTSP clients the tests use: ffprobe, ffmpeg and gst-launch-1.0.</summary>
 public static partial class Clients
 {
-    /// <summary>Runs ffprobe and returns each stream's fields (codec_name, width, height, r_frame_rate, sample_rate, …).</summary>
-    public static async Task<List<Dictionary<string, string>>> ProbeAsync(Uri url, string transport, TimeSpan? timeout = null)
+    /// <summary>
+    /// Runs ffprobe and returns each stream's fields (codec_name, codec_tag_string, width, height, r_frame_rate, sample_rate, …).
+    /// <paramref name="transport"/> is the RTSP transport (null for HTTP); <paramref name="format"/> forces a demuxer.
+    /// </summary>
+    public static async Task<List<Dictionary<string, string>>> ProbeAsync(Uri url, string? transport, TimeSpan? timeout = null, string? format = null)
     {
-        var result = await ExternalProcess.RunAsync(
-            "ffprobe",
-            ["-v", "error", "-rtsp_transport", transport, "-show_entries", "stream=codec_type,codec_name,width,height,r_frame_rate,sample_rate,channels", "-of", "default=nw=0", url.ToString()],
-            timeout ?? TimeSpan.FromSeconds(30));
+        string[] options = [
+            "-v", "error",
+            .. transport is null ? Array.Empty<string>() : ["-rtsp_transport", transport],
+            .. format is null ? Array.Empty<string>() : ["-f", format],
+            "-show_entries", "stream=codec_type,codec_name,codec_tag_string,width,height,r_frame_rate,sample_rate,channels", "-of", "default=nw=0", url.ToString()];
+        var result = await ExternalProcess.RunAsync("ffprobe", options, timeout ?? TimeSpan.FromSeconds(30));
         if (result.ExitCode != 0)
         {
             throw new InvalidOperationException($"ffprobe failed ({result.ExitCode}): {result.Stderr}");
@@ -21,9 +26,19 @@ public static partial class Clients
 
         var streams = new List<Dictionary<string, string>>();
         Dictionary<string, string>? current = null;
+        var inProgram = false; // HLS inputs list their streams twice: inside a program, and on their own
         foreach (var line in result.Stdout.Split('\n', StringSplitOptions.TrimEntries))
         {
-            if (line == "[STREAM]")
+            if (line is "[PROGRAM]" or "[/PROGRAM]")
+            {
+                inProgram = line == "[PROGRAM]";
+                current = null;
+            }
+            else if (inProgram)
+            {
+                continue;
+            }
+            else if (line == "[STREAM]")
             {
                 current = [];
                 streams.Add(current);
