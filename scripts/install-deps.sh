@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages Relay needs, only those missing.
 #   scripts/install-deps.sh          runtime: GStreamer and the plugins Relay uses
-#   scripts/install-deps.sh --test   also what the tests use as real peers (fake camera, ffmpeg, gst-launch)
+#   scripts/install-deps.sh --test   also what the tests use as real peers (fake camera, ffmpeg, gst-launch, Prometheus,
+#                                    and Chromium, which Playwright drives for the web page tests: no browser download)
 set -euo pipefail
 
 packages=(
@@ -9,7 +10,7 @@ packages=(
   gstreamer1.0-plugins-ugly gstreamer1.0-libav glib-networking
 )
 if [[ "${1:-}" == "--test" ]]; then
-  packages+=(gstreamer1.0-tools libgstrtspserver-1.0-0 ffmpeg python3 prometheus iproute2)
+  packages+=(gstreamer1.0-tools libgstrtspserver-1.0-0 ffmpeg python3 prometheus iproute2 chromium)
 fi
 
 missing=()
