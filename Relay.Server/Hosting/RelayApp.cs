@@ -98,7 +98,6 @@ internal static partial class RelayApp
         builder.Services.AddSingleton<SnapshotService>();
         builder.Services.AddSingleton<MjpegServer>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<MjpegServer>());
-        builder.Services.AddCors(o => o.AddPolicy(OutputEndpoints.CorsPolicy, p => p.AllowAnyOrigin().WithMethods("GET", "HEAD").AllowAnyHeader()));
         builder.Services.AddSingleton<IStreamDirectory, StreamDirectory>();
         builder.Services.AddSingleton(_ => new RelayMetrics(Version, GstRuntime.Version));
         builder.Services.AddSingleton<MetricsCollector>();
@@ -119,7 +118,6 @@ internal static partial class RelayApp
             Log.Listening(app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Relay"), endpoints.DescribeRtsp(), string.Join(", ", endpoints.Http.Select(e => $"http://{e}"))));
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Relay.GStreamer");
         NativeCallbacks.Failed += e => Log.NativeCallbackFailed(logger, e);
-        app.UseCors();
         app.MapWebPages();
         app.MapHealth();
         app.MapStreamsApi();

@@ -51,6 +51,13 @@ public sealed class HlsOutputTests(ITestOutputHelper output) : InteropTestBase(o
         Assert.Equal(HttpStatusCode.OK, index.StatusCode);
         Assert.Equal("application/vnd.apple.mpegurl", index.Content.Headers.ContentType?.MediaType);
         Assert.Contains("CODECS=\"avc1.", await index.Content.ReadAsStringAsync());
+        using var preflight = new HttpRequestMessage(HttpMethod.Options, "stream.m3u8");
+        preflight.Headers.Add("Origin", "http://example.test");
+        preflight.Headers.Add("Access-Control-Request-Method", "GET");
+        preflight.Headers.Add("Access-Control-Request-Headers", "range");
+        using var allowed = await http.SendAsync(preflight);
+        Assert.Equal(HttpStatusCode.NoContent, allowed.StatusCode);
+        Assert.Equal(("*", "range"), (allowed.Headers.GetValues("Access-Control-Allow-Origin").Single(), allowed.Headers.GetValues("Access-Control-Allow-Headers").Single()));
 
         // Load the media playlist the way hls.js does in low-latency mode: each request asks for the next part.
         var playlists = new List<LowLatencyPlaylist>();
