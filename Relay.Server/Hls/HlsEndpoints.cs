@@ -54,7 +54,7 @@ internal static class HlsEndpoints
 
             if (file == Index)
             {
-                return Playlist(context, muxer, muxer.GetMultivariantPlaylist());
+                return Playlist(context, muxer, muxer.GetMultivariantPlaylist() is { } text ? Encoding.UTF8.GetBytes(text) : null);
             }
 
             if (!TryReadDirectives(context.Request.Query, out var msn, out var part, out var problem))
@@ -89,15 +89,14 @@ internal static class HlsEndpoints
         return new ChunksResult(Fmp4Type, "public, max-age=60", body);
     }
 
-    private static IResult Playlist(HttpContext context, HlsMuxer muxer, string? text)
+    private static IResult Playlist(HttpContext context, HlsMuxer muxer, byte[]? bytes)
     {
-        if (text is null)
+        if (bytes is null)
         {
             return Results.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, title: "No media yet", detail: "The stream has no playlist yet.");
         }
 
         muxer.Touch(); // the idle time counts from the last answer (a first request may wait for the camera)
-        var bytes = Encoding.UTF8.GetBytes(text);
         muxer.CountSent(context.Connection.RemoteIpAddress, bytes.Length);
         return new ChunksResult(PlaylistType, "no-cache", [bytes]);
     }

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Net;
+using System.Text;
 using Microsoft.Extensions.Logging;
 using Relay.Configuration;
 using Relay.Media;
@@ -69,7 +70,7 @@ internal sealed partial class HlsMuxer : IStreamSubscriber, IDisposable
     private long _partTargetUnits; // the nominal part: this many lead-track units (whole frames)
     private long _partLimitUnits; // no part exceeds this (PART-TARGET): half a frame of room for timestamp jitter
     private double _partTarget;
-    private string? _playlist;
+    private byte[]? _playlist;
     private bool _ended;
     private bool _loggedLeftOut;
     private long _lastErrorLog;
@@ -204,7 +205,7 @@ internal sealed partial class HlsMuxer : IStreamSubscriber, IDisposable
     /// <paramref name="part"/> when given), as LL-HLS blocking playlist reload asks (RFC 8216bis §6.2.5.2).
     /// </summary>
     /// <returns>The playlist; or a reason it cannot be given.</returns>
-    public async Task<(string? Playlist, string? BadRequest)> GetMediaPlaylistAsync(long? msn, int? part, CancellationToken cancellationToken)
+    public async Task<(byte[]? Playlist, string? BadRequest)> GetMediaPlaylistAsync(long? msn, int? part, CancellationToken cancellationToken)
     {
         if (part is not null && msn is null)
         {
@@ -239,7 +240,8 @@ internal sealed partial class HlsMuxer : IStreamSubscriber, IDisposable
                 return (null, null);
             }
 
-            return (_playlist ??= HlsPlaylist.Media(new MediaPlaylistState(Names, TargetDuration(), _partTarget, _discontinuitySequence, _nextSequence, _listed)), null);
+            // Rendered once per change and shared by every player: its UTF-8 bytes go out as they are.
+            return (_playlist ??= Encoding.UTF8.GetBytes(HlsPlaylist.Media(new MediaPlaylistState(Names, TargetDuration(), _partTarget, _discontinuitySequence, _nextSequence, _listed))), null);
         }
     }
 
@@ -444,6 +446,7 @@ internal sealed partial class HlsMuxer : IStreamSubscriber, IDisposable
             }
 
             m = MuxedIndex(unit.TrackIndex);
+            restarted = true;
         }
 
         var track = _tracks[m];
@@ -523,7 +526,7 @@ internal sealed partial class HlsMuxer : IStreamSubscriber, IDisposable
             ClosePart(); // a late frame (camera timestamps jitter) would make the part longer than PART-TARGET
         }
 
-        if (_samples.All(s => s.Count == 0))
+        if (NothingBuffered())
         {
             _partStart = sample.Unit.Dts;
         }
@@ -548,6 +551,19 @@ internal sealed partial class HlsMuxer : IStreamSubscriber, IDisposable
         }
     }
 
+    private bool NothingBuffered()
+    {
+        foreach (var samples in _samples)
+        {
+            if (samples.Count > 0)
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
     private void FlushPending()
     {
         for (var m = 0; m < _pending.Length; m++)
@@ -561,7 +577,7 @@ internal sealed partial class HlsMuxer : IStreamSubscriber, IDisposable
 
     private void ClosePart()
     {
-        if (_samples.All(s => s.Count == 0))
+        if (NothingBuffered())
         {
             return;
         }

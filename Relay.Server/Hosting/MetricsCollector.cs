@@ -92,7 +92,9 @@ internal sealed class MetricsCollector
                 }
             }
 
-            _metrics.Readers.WithLabels(name, RelayMetrics.Hls).Set(_hls.Find(stream)?.Viewers(StreamDirectory.HlsViewerWindow).Count ?? 0);
+            var muxer = _hls.Find(stream);
+            _metrics.Readers.WithLabels(name, RelayMetrics.Hls).Set(muxer?.Viewers(StreamDirectory.HlsViewerWindow).Count ?? 0);
+            _metrics.HlsBytesHeld.WithLabels(name).Set(muxer?.BytesHeld ?? 0);
             _metrics.OutboundBytes.WithLabels(name, RelayMetrics.Hls).IncTo(_hls.BytesSent(name));
             var (mjpegBytes, mjpegSkipped) = _mjpeg.Totals(name);
             _metrics.Readers.WithLabels(name, RelayMetrics.Mjpeg).Set(_mjpeg.ViewersOf(name).Count);

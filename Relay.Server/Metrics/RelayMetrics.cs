@@ -57,6 +57,7 @@ internal sealed class RelayMetrics
         DroppedFrames = factory.CreateCounter("relay_reader_dropped_frames_total", "Frames skipped for readers that fell behind, by protocol.", "stream", "protocol");
         ReaderFractionLost = factory.CreateGauge("relay_reader_rtcp_fraction_lost", "Highest packet loss fraction readers reported in RTCP receiver reports.", "stream");
         ReaderJitter = factory.CreateGauge("relay_reader_rtcp_jitter_seconds", "Highest interarrival jitter readers reported in RTCP receiver reports.", "stream");
+        HlsBytesHeld = factory.CreateGauge("relay_hls_held_bytes", "Bytes of HLS segments and parts a stream's muxer holds in memory (0 while no one watches).", "stream");
         RtspRequests = factory.CreateCounter("relay_rtsp_requests_total", "RTSP requests answered, by method and status code.", "method", "status");
         RtspConnections = factory.CreateGauge("relay_rtsp_connections", "Open RTSP connections.");
         CallbackFailures = factory.CreateCounter("relay_gstreamer_callback_failures_total", "GStreamer callbacks that failed (their event was dropped).");
@@ -95,6 +96,8 @@ internal sealed class RelayMetrics
     public Gauge ReaderFractionLost { get; }
 
     public Gauge ReaderJitter { get; }
+
+    public Gauge HlsBytesHeld { get; }
 
     public Counter RtspRequests { get; }
 
@@ -143,6 +146,7 @@ internal sealed class RelayMetrics
         ConnectDuration.RemoveLabelled(stream);
         ReaderFractionLost.RemoveLabelled(stream);
         ReaderJitter.RemoveLabelled(stream);
+        HlsBytesHeld.RemoveLabelled(stream);
         foreach (var state in Enum.GetValues<Relay.Configuration.StreamState>())
         {
             StreamState.RemoveLabelled(stream, State(state));

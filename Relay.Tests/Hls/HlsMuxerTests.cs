@@ -197,10 +197,10 @@ public sealed class HlsMuxerTests : IDisposable
         var waiting = muxer.GetMediaPlaylistAsync(next.Sequence, next.Part, CancellationToken.None);
         Assert.False(waiting.IsCompleted);
         Feed(seconds: 0.3);
-        var (text, bad) = await waiting.WaitAsync(TimeSpan.FromSeconds(5));
+        var (bytes, bad) = await waiting.WaitAsync(TimeSpan.FromSeconds(5));
 
         Assert.Null(bad);
-        Assert.Contains(muxer.Names.Part(next.Sequence, next.Part), text);
+        Assert.Contains(muxer.Names.Part(next.Sequence, next.Part), System.Text.Encoding.UTF8.GetString(bytes!));
         var (_, tooFar) = await muxer.GetMediaPlaylistAsync(next.Sequence + 10, 0, CancellationToken.None);
         Assert.NotNull(tooFar);
         var (_, partWithoutMsn) = await muxer.GetMediaPlaylistAsync(null, 1, CancellationToken.None);
@@ -258,9 +258,9 @@ public sealed class HlsMuxerTests : IDisposable
 
     private static async Task<LowLatencyPlaylist> PlaylistAsync(HlsMuxer muxer)
     {
-        var (text, bad) = await muxer.GetMediaPlaylistAsync(null, null, CancellationToken.None);
+        var (bytes, bad) = await muxer.GetMediaPlaylistAsync(null, null, CancellationToken.None);
         Assert.Null(bad);
-        return LowLatencyPlaylist.Parse(text!);
+        return LowLatencyPlaylist.Parse(System.Text.Encoding.UTF8.GetString(bytes!));
     }
 
     /// <summary>
