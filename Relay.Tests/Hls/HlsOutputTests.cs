@@ -189,13 +189,23 @@ public sealed class HlsOutputTests(ITestOutputHelper output) : InteropTestBase(o
         using var http = new HttpClient { BaseAddress = relay.HttpBase };
         (await http.GetAsync("/streams/cam/index.m3u8")).EnsureSuccessStatusCode();
         var pulledWhileWatched = camera.SessionCount;
+        var heldWhileWatched = await HeldBytesAsync(http);
         var stoppedAt = DateTime.UtcNow;
         await Eventually.WaitAsync(() => hls.Muxers.Count == 0, TimeSpan.FromSeconds(15), "the idle muxer to stop");
         var muxerStoppedAfter = DateTime.UtcNow - stoppedAt;
         await Eventually.WaitAsync(() => camera.SessionCount == 0, TimeSpan.FromSeconds(15), "the on-demand camera to be let go");
 
         Assert.Equal(1, pulledWhileWatched);
+        Assert.True(heldWhileWatched > 0, "relay_hls_held_bytes counts the cached segment");
+        Assert.Equal(0, await HeldBytesAsync(http));
         Assert.InRange(muxerStoppedAfter, TimeSpan.FromSeconds(1.5), TimeSpan.FromSeconds(6));
+    }
+
+    private static async Task<double> HeldBytesAsync(HttpClient http)
+    {
+        var text = await http.GetStringAsync("/metrics");
+        var line = text.Split('\n').Single(l => l.StartsWith("relay_hls_held_bytes{stream=\"cam\"}", StringComparison.Ordinal));
+        return double.Parse(line[(line.LastIndexOf(' ') + 1)..], System.Globalization.CultureInfo.InvariantCulture);
     }
 
     /// <summary>The part a low-latency player asks for next: the preload hint's.</summary>
