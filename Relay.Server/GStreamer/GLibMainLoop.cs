@@ -7,7 +7,7 @@ namespace Relay.Server.GStreamer;
 /// <summary>
 /// A private GMainContext run by a GMainLoop on one dedicated thread. The process-wide default context is
 /// never used: nothing runs it in an ASP.NET Core process. Work is marshalled onto the loop with
-/// g_main_context_invoke_full (see ../shared/notes/gstreamer-interop.md §5).
+/// g_main_context_invoke_full, which runs a function on the thread that owns the context.
 /// </summary>
 internal sealed class GLibMainLoop : IDisposable
 {

@@ -9,8 +9,8 @@ namespace Relay.Server.Interop;
 /// <summary>
 /// Sonames, enum values and struct layouts of Debian 12's GLib 2.74 and GStreamer 1.22 (LP64).
 /// The offsets are those of C macros (GST_BUFFER_PTS and friends) that have no function; they
-/// were printed with offsetof() and are stable across the GStreamer 1.x ABI. See
-/// ../shared/notes/gstreamer-interop.md §4.6 before porting to another distribution or architecture.
+/// were printed with offsetof() and are stable across the GStreamer 1.x ABI. Print them again (a few lines of C
+/// printing offsetof() of each field) before porting to another distribution or architecture.
 /// </summary>
 internal static class Libs
 {
