@@ -29,6 +29,8 @@ internal static class EventIds
     public const int GStreamerReady = 304;
     public const int ConfigurationReloaded = 305;
     public const int StreamRestarted = 306;
+    public const int StateFile = 310;
+    public const int ApiWriteRefused = 320;
 
     // 4xx: RTSP server
     public const int RtspListening = 400;

@@ -18,6 +18,15 @@ public sealed record StreamStatus
     /// <summary>Gets the source URI without credentials.</summary>
     public required string Source { get; init; }
 
+    /// <summary>Gets where the stream is defined: <c>config</c> (the configuration) or <c>api</c> (made or changed through the API, kept in the state file).</summary>
+    public required string Origin { get; init; }
+
+    /// <summary>
+    /// Gets every setting of the stream (<c>Relay:Streams:{name}:…</c>, camelCase), defaults included, as text;
+    /// the source without credentials.
+    /// </summary>
+    public required IReadOnlyDictionary<string, string> Settings { get; init; }
+
     /// <summary>Gets a value indicating whether the camera is pulled only while someone reads.</summary>
     public required bool OnDemand { get; init; }
 

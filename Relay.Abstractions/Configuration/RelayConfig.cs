@@ -18,6 +18,18 @@ public sealed record RelayConfig
     /// <summary>Gets the snapshot and MJPEG output settings.</summary>
     public MjpegConfig Mjpeg { get; init; } = new();
 
+    /// <summary>Gets the management API settings.</summary>
+    public ApiConfig Api { get; init; } = new();
+
+    /// <summary>
+    /// Gets the file that holds the streams made or changed through the API, so they survive a restart.
+    /// <value>The default value is <c>relay-state.json</c> in the working directory.</value>
+    /// </summary>
+    public string StateFile { get; init; } = DefaultStateFile;
+
+    /// <summary>The state file used when <see cref="StateFile"/> is not set.</summary>
+    public const string DefaultStateFile = "relay-state.json";
+
     /// <summary>Gets the streams, by name (case-insensitive). The name is the RTSP path: <c>rtsp://host:8554/{name}</c>.</summary>
     public IReadOnlyDictionary<string, StreamConfig> Streams { get; init; } =
         new Dictionary<string, StreamConfig>(StringComparer.OrdinalIgnoreCase);

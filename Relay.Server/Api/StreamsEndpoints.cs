@@ -1,26 +1,343 @@
+using System.IO;
+using System.Net;
+using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Net.Http.Headers;
 using Relay.Api;
+using Relay.Configuration;
+using Relay.Server.Configuration;
 
 namespace Relay.Server.Api;
 
 /// <summary>
-/// The read-only status API: <c>GET /api/v1/streams</c>, <c>GET /api/v1/streams/{name}</c>, and
-/// <c>GET /api/v1/server</c> (version and RTSP port, for pages that show RTSP URLs).
+/// The streams API: <c>GET /api/v1/streams</c> and <c>/api/v1/streams/{name}</c> (status and settings), and the
+/// writes: <c>POST /api/v1/streams</c> (create), <c>PUT</c> (create or replace), <c>PATCH</c> (change some settings),
+/// <c>DELETE</c>. Every change is validated as a whole (every problem reported, keyed by setting), guarded by
+/// <c>ETag</c>/<c>If-Match</c>, kept in the state file and applied at once like a configuration reload.
+/// <c>GET /api/v1/server</c> gives the version and RTSP port, for pages that show RTSP URLs.
 /// </summary>
-internal static class StreamsEndpoints
+internal static partial class StreamsEndpoints
 {
+    /// <summary>The largest request body accepted; a stream's settings take well under 2 KiB.</summary>
+    public const int MaxBodyBytes = 64 * 1024;
+
+    private const string ProblemType = "application/problem+json";
+
     public static IEndpointRouteBuilder MapStreamsApi(this IEndpointRouteBuilder app)
     {
         var group = app.MapGroup("/api/v1/streams");
         group.MapGet("/", (IStreamDirectory directory) => TypedResults.Ok(directory.GetAll()));
-        group.MapGet("/{**name}", Results<Ok<StreamStatus>, ProblemHttpResult> (string name, IStreamDirectory directory) =>
-            directory.Get(name) is { } status
-                ? TypedResults.Ok(status)
-                : TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "Stream not found", detail: $"There is no stream named '{name}'."));
+        group.MapGet("/{**name}", (string name, HttpContext context, IStreamDirectory directory) =>
+            directory.Get(name) is { } status ? Found(context, directory, status, StatusCodes.Status200OK) : NotFound(name));
+
+        var writes = app.MapGroup("/api/v1/streams").AddEndpointFilter(WriteAccess.FilterAsync);
+        writes.MapPost("/", CreateAsync);
+        writes.MapPut("/{**name}", ReplaceAsync);
+        writes.MapPatch("/{**name}", ChangeAsync);
+        writes.MapDelete("/{**name}", DeleteAsync);
         app.MapGet("/api/v1/server", (IStreamDirectory directory) => TypedResults.Ok(directory.GetServer()));
         return app;
+    }
+
+    private static async Task<IResult> CreateAsync(HttpContext context, IStreamDirectory directory)
+    {
+        var (body, refused) = await ReadBodyAsync(context, patch: false);
+        if (refused is not null)
+        {
+            return refused;
+        }
+
+        using (body)
+        {
+            var problems = new Dictionary<string, List<string>>(StringComparer.OrdinalIgnoreCase);
+            var name = body!.RootElement.TryGetProperty("name", out var n) && n.ValueKind == JsonValueKind.String ? n.GetString()!.Trim('/') : null;
+            if (name is null)
+            {
+                problems["name"] = ["is required: the stream's path, for example \"cam1\" or \"site/door\""];
+            }
+
+            var settings = StreamSettings.Read(body.RootElement, problems, "name");
+            return await SaveAsync(context, directory, name ?? string.Empty, settings, problems, (current, _) => current is null ? null : Conflict(name!));
+        }
+    }
+
+    private static async Task<IResult> ReplaceAsync(string name, HttpContext context, IStreamDirectory directory)
+    {
+        name = name.Trim('/');
+        var (body, refused) = await ReadBodyAsync(context, patch: false);
+        if (refused is not null)
+        {
+            return refused;
+        }
+
+        using (body)
+        {
+            var problems = new Dictionary<string, List<string>>(StringComparer.OrdinalIgnoreCase);
+            if (body!.RootElement.TryGetProperty("name", out var given) && !string.Equals(given.ToString().Trim('/'), name, StringComparison.OrdinalIgnoreCase))
+            {
+                problems["name"] = [$"'{given}' differs from the stream in the URL ('{name}'); rename by creating the new name and deleting the old"];
+            }
+
+            var settings = StreamSettings.Read(body.RootElement, problems, "name");
+            return await SaveAsync(context, directory, name, settings, problems, (current, etag) => Precondition(context, current is null ? null : etag));
+        }
+    }
+
+    private static async Task<IResult> ChangeAsync(string name, HttpContext context, IStreamDirectory directory)
+    {
+        name = name.Trim('/');
+        if (directory.GetConfig(name) is null)
+        {
+            return NotFound(name);
+        }
+
+        var (body, refused) = await ReadBodyAsync(context, patch: true);
+        if (refused is not null)
+        {
+            return refused;
+        }
+
+        using (body)
+        {
+            var problems = new Dictionary<string, List<string>>(StringComparer.OrdinalIgnoreCase);
+            if (body!.RootElement.TryGetProperty("name", out var given) && !string.Equals(given.ToString().Trim('/'), name, StringComparison.OrdinalIgnoreCase))
+            {
+                problems["name"] = ["a stream cannot be renamed; create the new name and delete the old"];
+            }
+
+            var patch = StreamSettings.Read(body.RootElement, problems, "name");
+            return await SaveAsync(context, directory, name, patch, problems, (current, etag) => current is null ? NotFound(name) : Precondition(context, etag), merge: true);
+        }
+    }
+
+    private static async Task<IResult> DeleteAsync(string name, HttpContext context, IStreamDirectory directory)
+    {
+        name = name.Trim('/');
+        IResult? refusal = null;
+        var deleted = await EditAsync(directory, name, current =>
+        {
+            refusal = current is null ? NotFound(name) : Precondition(context, directory.ETag(current));
+            return refusal is null ? StreamEdit.Delete : StreamEdit.None;
+        });
+        return deleted.Failed ?? refusal ?? Results.NoContent();
+    }
+
+    /// <summary>
+    /// Validates and saves a stream's settings. <paramref name="check"/> refuses the request given the stream as it is
+    /// (null: none) and its ETag; with <paramref name="merge"/> the settings change the current ones (PATCH; a null
+    /// value goes back to the default), else they are all of them (a missing one is the default).
+    /// </summary>
+    private static async Task<IResult> SaveAsync(
+        HttpContext context,
+        IStreamDirectory directory,
+        string name,
+        Dictionary<string, string?> settings,
+        Dictionary<string, List<string>> problems,
+        Func<StreamConfig?, string?, IResult?> check,
+        bool merge = false)
+    {
+        IResult? refusal = null;
+        var created = false;
+        var saved = await EditAsync(directory, name, current =>
+        {
+            refusal = check(current, current is null ? null : directory.ETag(current));
+            if (refusal is not null)
+            {
+                return StreamEdit.None;
+            }
+
+            var wanted = merge && current is not null
+                ? StreamSettings.From(current, redact: false)
+                : new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+            foreach (var (key, value) in settings)
+            {
+                if (value is null)
+                {
+                    wanted.Remove(key);
+                }
+                else if (key == "Source" && current is not null && value == Sources.SourceUri.Redact(current.Source))
+                {
+                    wanted[key] = current.Source.OriginalString; // the redacted source sent back as read: keep its credentials
+                }
+                else
+                {
+                    wanted[key] = value;
+                }
+            }
+
+            var (config, invalid) = name.Length > 0 ? StreamSettings.Validate(current?.Name ?? name, wanted) : (null, []);
+            foreach (var (key, messages) in invalid)
+            {
+                if (!problems.TryGetValue(key, out var list))
+                {
+                    problems[key] = list = [];
+                }
+
+                list.AddRange(messages);
+            }
+
+            if (problems.Count > 0 || config is null)
+            {
+                refusal = Invalid(problems);
+                return StreamEdit.None;
+            }
+
+            created = current is null;
+            return StreamEdit.Save(config);
+        });
+        if ((saved.Failed ?? refusal) is { } failed)
+        {
+            return failed;
+        }
+
+        var status = directory.Get(name)!;
+        return Found(context, directory, status, created ? StatusCodes.Status201Created : StatusCodes.Status200OK);
+    }
+
+    private static async Task<(bool Done, IResult? Failed)> EditAsync(IStreamDirectory directory, string name, Func<StreamConfig?, StreamEdit> plan)
+    {
+        try
+        {
+            return (await directory.EditAsync(name, plan), null);
+        }
+        catch (IOException e)
+        {
+            return (false, Results.Problem(statusCode: StatusCodes.Status500InternalServerError, title: "The change could not be saved", detail: $"Writing the state file failed ({e.Message}); nothing was changed."));
+        }
+    }
+
+    private static IResult Found(HttpContext context, IStreamDirectory directory, StreamStatus status, int statusCode)
+    {
+        if (directory.GetConfig(status.Name) is { } config)
+        {
+            context.Response.Headers.ETag = directory.ETag(config);
+        }
+
+        return statusCode == StatusCodes.Status201Created
+            ? TypedResults.Created($"/api/v1/streams/{status.Name}", status)
+            : TypedResults.Ok(status);
+    }
+
+    /// <summary>Honours <c>If-Match</c> (and <c>If-None-Match: *</c>, create only) against the stream's ETag (null: no stream).</summary>
+    private static IResult? Precondition(HttpContext context, string? etag)
+    {
+        var headers = context.Request.GetTypedHeaders();
+        if (headers.IfMatch is { Count: > 0 } ifMatch
+            && (etag is null || !ifMatch.Any(t => t.Tag == "*" || (!t.IsWeak && t.Tag == etag))))
+        {
+            return Results.Problem(statusCode: StatusCodes.Status412PreconditionFailed, title: "The stream changed", detail: etag is null
+                ? "If-Match was given but the stream does not exist."
+                : "The stream was changed since you read it (its ETag differs from If-Match). Read it again and reapply your change.");
+        }
+
+        if (headers.IfNoneMatch is { Count: > 0 } ifNoneMatch && etag is not null && ifNoneMatch.Any(t => t.Tag == "*" || t.Tag == etag))
+        {
+            return Results.Problem(statusCode: StatusCodes.Status412PreconditionFailed, title: "The stream exists", detail: "If-None-Match: * was given and the stream already exists.");
+        }
+
+        return null;
+    }
+
+    /// <summary>Reads a JSON object body: 415 for another media type, 413 past <see cref="MaxBodyBytes"/>, 400 for bad JSON.</summary>
+    private static async Task<(JsonDocument? Body, IResult? Refused)> ReadBodyAsync(HttpContext context, bool patch)
+    {
+        var request = context.Request;
+        if (!MediaTypeHeaderValue.TryParse(request.ContentType, out var type)
+            || !(type.MediaType.Equals("application/json", StringComparison.OrdinalIgnoreCase)
+                || (patch && type.MediaType.Equals("application/merge-patch+json", StringComparison.OrdinalIgnoreCase))))
+        {
+            return (null, Results.Problem(
+                statusCode: StatusCodes.Status415UnsupportedMediaType,
+                title: "Unsupported media type",
+                detail: $"Send the stream's settings as application/json{(patch ? " or application/merge-patch+json" : string.Empty)} (got {(string.IsNullOrEmpty(request.ContentType) ? "no Content-Type" : request.ContentType)})."));
+        }
+
+        if (request.ContentLength > MaxBodyBytes)
+        {
+            return (null, TooLarge());
+        }
+
+        using var buffer = new MemoryStream();
+        var chunk = new byte[8192];
+        int read;
+        while ((read = await request.Body.ReadAsync(chunk, context.RequestAborted)) > 0)
+        {
+            if (buffer.Length + read > MaxBodyBytes)
+            {
+                return (null, TooLarge());
+            }
+
+            buffer.Write(chunk, 0, read);
+        }
+
+        try
+        {
+            var document = JsonDocument.Parse(buffer.ToArray(), new JsonDocumentOptions { MaxDepth = 8 });
+            if (document.RootElement.ValueKind is var kind and not JsonValueKind.Object)
+            {
+                document.Dispose();
+                return (null, Invalid(new() { ["body"] = [$"must be a JSON object of settings, not {kind.ToString().ToLowerInvariant()}"] }));
+            }
+
+            return (document, null);
+        }
+        catch (JsonException e)
+        {
+            return (null, Invalid(new() { ["body"] = [$"is not valid JSON: {e.Message}"] }));
+        }
+    }
+
+    private static IResult Invalid(Dictionary<string, List<string>> problems) =>
+        TypedResults.ValidationProblem(
+            problems.ToDictionary(p => p.Key, p => p.Value.ToArray()),
+            detail: string.Join("; ", problems.SelectMany(p => p.Value.Select(m => $"{p.Key}: {m}"))),
+            title: "Invalid stream settings");
+
+    private static IResult TooLarge() =>
+        Results.Problem(statusCode: StatusCodes.Status413PayloadTooLarge, title: "Body too large", detail: $"A stream's settings take at most {MaxBodyBytes / 1024} KiB.");
+
+    private static IResult NotFound(string name) =>
+        TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "Stream not found", detail: $"There is no stream named '{name}'.");
+
+    private static IResult Conflict(string name) =>
+        Results.Problem(statusCode: StatusCodes.Status409Conflict, title: "The stream exists", detail: $"A stream named '{name}' exists; change it with PUT or PATCH /api/v1/streams/{name}.");
+}
+
+/// <summary>
+/// Who may change the relay: clients on loopback, or anyone when <c>Relay:Api:AllowRemoteWrites</c> is set. Others
+/// get 403 and a log line. Reads are open.
+/// </summary>
+internal static partial class WriteAccess
+{
+    public static async ValueTask<object?> FilterAsync(EndpointFilterInvocationContext invocation, EndpointFilterDelegate next)
+    {
+        var context = invocation.HttpContext;
+        var allowRemote = context.RequestServices.GetRequiredService<RelayConfig>().Api.AllowRemoteWrites;
+        if (IsAllowed(context.Connection.RemoteIpAddress, allowRemote))
+        {
+            return await next(invocation);
+        }
+
+        var logger = context.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger("Relay.Api");
+        Log.Refused(logger, context.Request.Method, context.Request.Path, context.Connection.RemoteIpAddress?.ToString() ?? "unknown");
+        return Results.Problem(
+            statusCode: StatusCodes.Status403Forbidden,
+            title: "Changes are accepted from the relay's own machine only",
+            detail: "Send the request from the relay's host (loopback), or set Relay:Api:AllowRemoteWrites=true.");
+    }
+
+    /// <summary>Tells whether a client at <paramref name="address"/> may write.</summary>
+    public static bool IsAllowed(IPAddress? address, bool allowRemote) =>
+        allowRemote || (address is not null && IPAddress.IsLoopback(address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address));
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventIds.ApiWriteRefused, LogLevel.Warning, "Refused {Method} {Path} from {Address}: API writes are accepted from loopback only (Relay:Api:AllowRemoteWrites is not set).")]
+        public static partial void Refused(ILogger logger, string method, string path, string address);
     }
 }

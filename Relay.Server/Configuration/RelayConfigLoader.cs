@@ -14,7 +14,7 @@ namespace Relay.Server.Configuration;
 /// </summary>
 internal static partial class RelayConfigLoader
 {
-    private static readonly string[] StreamKeys =
+    internal static readonly string[] StreamKeys =
     [
         "Source", "Transport", "StartAt", "OnDemand", "IdleTimeout", "ConnectTimeout", "StallTimeout", "Latency", "RetryDelay",
         "MaxRetryDelay", "GopCacheMaxBytes", "GopCacheMaxDuration", "ReaderQueueMaxBytes", "ReaderQueueMaxFrames", "ReaderStallTimeout",
@@ -24,6 +24,8 @@ internal static partial class RelayConfigLoader
         ["Address", "Port", "RtpPort", "RtcpPort", "SessionTimeout", "DescribeTimeout", "RequestTimeout", "Mtu", "MaxRequestBytes", "MaxConnections"];
 
     private static readonly string[] HlsKeys = ["SegmentDuration", "PartDuration", "SegmentCount", "IdleTimeout"];
+
+    private static readonly string[] ApiKeys = ["AllowRemoteWrites"];
 
     private static readonly string[] MjpegKeys = ["MaxViewers", "MaxFps", "MaxWidth", "Quality", "SnapshotMaxAge"];
 
@@ -36,6 +38,10 @@ internal static partial class RelayConfigLoader
         var rtsp = ReadRtsp(section.GetSection("Rtsp"), errors);
         var hls = ReadHls(section.GetSection("Hls"), errors);
         var mjpeg = ReadMjpeg(section.GetSection("Mjpeg"), errors);
+        var apiReader = new SectionReader(section.GetSection("Api"), errors);
+        apiReader.RejectUnknown(ApiKeys);
+        var api = new ApiConfig { AllowRemoteWrites = apiReader.Bool("AllowRemoteWrites") ?? false };
+        var stateFile = section["StateFile"] is { Length: > 0 } state ? state : RelayConfig.DefaultStateFile;
         var streams = new Dictionary<string, StreamConfig>(StringComparer.OrdinalIgnoreCase);
         var seen = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
         foreach (var child in section.GetSection("Streams").GetChildren())
@@ -62,7 +68,7 @@ internal static partial class RelayConfigLoader
             }
         }
 
-        return errors.Count > 0 ? (null, errors) : (new RelayConfig { Rtsp = rtsp, Hls = hls, Mjpeg = mjpeg, Streams = streams }, errors);
+        return errors.Count > 0 ? (null, errors) : (new RelayConfig { Rtsp = rtsp, Hls = hls, Mjpeg = mjpeg, Api = api, StateFile = stateFile, Streams = streams }, errors);
     }
 
     /// <summary>Validates one stream's settings given as key/value pairs (as the API will receive them).</summary>

@@ -1,6 +1,8 @@
 using Relay.Api;
+using Relay.Configuration;
 using Relay.Media;
 using Relay.Server.Api;
+using Relay.Server.Configuration;
 using Relay.Server.Hls;
 using Relay.Server.Mjpeg;
 using Relay.Server.Rtsp;
@@ -15,6 +17,15 @@ internal sealed class StreamDirectory(StreamManager streams, RtspServer rtsp, Hl
 
     /// <inheritdoc />
     public ServerInfo GetServer() => new(RelayApp.Version, GStreamer.GstRuntime.Version, endpoints.Rtsp?.Port ?? 0);
+
+    /// <inheritdoc />
+    public StreamConfig? GetConfig(string name) => streams.TryGet(name, out var runtime) ? runtime.Config : null;
+
+    /// <inheritdoc />
+    public string ETag(StreamConfig config) => streams.ETag(config);
+
+    /// <inheritdoc />
+    public Task<bool> EditAsync(string name, Func<StreamConfig?, StreamEdit> plan) => streams.EditAsync(name.Trim('/'), plan);
 
     /// <inheritdoc />
     public IReadOnlyList<StreamStatus> GetAll()
@@ -40,6 +51,8 @@ internal sealed class StreamDirectory(StreamManager streams, RtspServer rtsp, Hl
             State = status.State,
             Since = status.Since,
             Source = runtime.Source,
+            Origin = streams.IsFromApi(runtime.Name) ? "api" : "config",
+            Settings = StreamSettings.ForResponse(runtime.Config),
             OnDemand = runtime.Config.OnDemand,
             Online = stream.IsOnline,
             Ready = stream.IsReady,

@@ -5,6 +5,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Primitives;
 using Relay.Configuration;
+using Relay.Server.Api;
 using Relay.Server.Configuration;
 using Relay.Server.GStreamer;
 using Relay.Server.Sources;
@@ -13,11 +14,16 @@ using Relay.Server.Streams;
 namespace Relay.Server.Hosting;
 
 /// <summary>
-/// Reconciles the configured streams with the running ones: at start, and whenever the configuration reloads
-/// (a watched file changed). Added streams start, removed ones stop (their readers are closed), changed ones are
-/// updated in place; streams that did not change are not touched. An invalid reload is rejected with every error
-/// logged, and the last good configuration stays.
+/// Reconciles the wanted streams with the running ones: at start, whenever the configuration reloads (a watched file
+/// changed), and on every change made through the API. Added streams start, removed ones stop (their readers are
+/// closed), changed ones are updated in place; streams that did not change are not touched. An invalid reload is
+/// rejected with every error logged, and the last good configuration stays.
 /// </summary>
+/// <remarks>
+/// The wanted streams are the configuration's, overlaid by the API's changes kept in the state file: a stream made or
+/// changed through the API is the API's from then on (a reload of the file does not touch it), and a file stream
+/// deleted through the API stays deleted until the API makes it again.
+/// </remarks>
 internal sealed partial class StreamManager : IHostedService, IStreamCatalog, IAsyncDisposable
 {
     private readonly ConcurrentDictionary<string, StreamRuntime> _streams = new(StringComparer.OrdinalIgnoreCase);
@@ -28,7 +34,9 @@ internal sealed partial class StreamManager : IHostedService, IStreamCatalog, IA
     private readonly TimeProvider _time;
     private readonly ILoggerFactory _loggers;
     private readonly ILogger _logger;
-    private RelayConfig _current;
+    private RelayConfig _current; // the configuration as read from its sources (files, environment, arguments)
+    private StoredStreams _stored = StoredStreams.Empty; // guarded by _reconcile for writes
+    private readonly byte[] _etagKey = System.Security.Cryptography.RandomNumberGenerator.GetBytes(32);
     private IDisposable? _reloadRegistration;
     private int _stopped;
 
@@ -52,6 +60,58 @@ internal sealed partial class StreamManager : IHostedService, IStreamCatalog, IA
     /// <summary>Raised after a reload was applied (or rejected), for tests and status.</summary>
     public event Action<bool>? Reloaded;
 
+    /// <summary>Tells whether a stream was made or changed through the API (else it is the configuration's).</summary>
+    public bool IsFromApi(string name) => _stored.Streams.ContainsKey(name);
+
+    /// <summary>
+    /// Gets a validator of a stream's configuration for HTTP (<c>ETag</c>/<c>If-Match</c>): it changes whenever a
+    /// setting does, credentials included, yet reveals nothing of them (a keyed hash, keyed per process).
+    /// </summary>
+    public string ETag(StreamConfig config)
+    {
+        var text = string.Join('\n', StreamSettings.From(config, redact: false).Select(s => $"{s.Key}={s.Value}").Prepend(config.Name));
+        var hash = System.Security.Cryptography.HMACSHA256.HashData(_etagKey, System.Text.Encoding.UTF8.GetBytes(text));
+        return $"\"{Convert.ToHexStringLower(hash.AsSpan(0, 12))}\"";
+    }
+
+    /// <summary>
+    /// Changes one stream as the API asks, in order with reloads and other changes: <paramref name="plan"/> sees the
+    /// stream's configuration as it is now (null when there is none) and says what it becomes. The change is written
+    /// to the state file, then applied.
+    /// </summary>
+    /// <returns>True when a change was made.</returns>
+    /// <exception cref="System.IO.IOException">The state file could not be written; nothing changed.</exception>
+    public async Task<bool> EditAsync(string name, Func<StreamConfig?, StreamEdit> plan)
+    {
+        await _reconcile.WaitAsync();
+        try
+        {
+            if (Volatile.Read(ref _stopped) != 0)
+            {
+                return false;
+            }
+
+            var edit = plan(_streams.TryGetValue(name, out var runtime) ? runtime.Config : null);
+            if (edit.Kind == StreamEditKind.None)
+            {
+                return false;
+            }
+
+            var stored = edit.Kind == StreamEditKind.Delete
+                ? _stored.Without(name, inFile: _current.Streams.ContainsKey(name))
+                : _stored.With(edit.Config!.Name, StreamSettings.Explicit(edit.Config));
+            StateFile.Save(_initial.StateFile, stored);
+            _stored = stored;
+            Log.Edited(_logger, name, edit.Kind == StreamEditKind.Delete ? "deleted" : "saved");
+            await ApplyLockedAsync(Wanted());
+            return true;
+        }
+        finally
+        {
+            _reconcile.Release();
+        }
+    }
+
     /// <summary>Finds a stream by name (case-insensitive; leading and trailing slashes ignored).</summary>
     public bool TryGet(string name, out StreamRuntime runtime) => _streams.TryGetValue(name.Trim('/'), out runtime!);
 
@@ -67,7 +127,8 @@ internal sealed partial class StreamManager : IHostedService, IStreamCatalog, IA
     {
         GstRuntime.EnsureInitialized();
         Log.GStreamerReady(_logger, GstRuntime.Version);
-        await ApplyAsync(_initial);
+        _stored = LoadState(_initial.StateFile);
+        await ApplyAsync(Wanted());
         _reloadRegistration = ChangeToken.OnChange(_configuration.GetReloadToken, () => _ = ReloadAsync());
     }
 
@@ -117,14 +178,24 @@ internal sealed partial class StreamManager : IHostedService, IStreamCatalog, IA
             return;
         }
 
-        if (next.Rtsp != _current.Rtsp || next.Hls != _current.Hls || next.Mjpeg != _current.Mjpeg)
+        if (next.Rtsp != _current.Rtsp || next.Hls != _current.Hls || next.Mjpeg != _current.Mjpeg || next.Api != _current.Api || next.StateFile != _current.StateFile)
         {
             Log.ServerChangeNeedsRestart(_logger);
         }
 
         try
         {
-            await ApplyAsync(next);
+            await _reconcile.WaitAsync();
+            try
+            {
+                _current = next;
+                await ApplyLockedAsync(Wanted());
+            }
+            finally
+            {
+                _reconcile.Release();
+            }
+
             Reloaded?.Invoke(true);
         }
         catch (Exception e)
@@ -134,54 +205,108 @@ internal sealed partial class StreamManager : IHostedService, IStreamCatalog, IA
         }
     }
 
-    private async Task ApplyAsync(RelayConfig next)
+    private async Task ApplyAsync(IReadOnlyDictionary<string, StreamConfig> wanted)
     {
         await _reconcile.WaitAsync();
         try
         {
-            if (Volatile.Read(ref _stopped) != 0)
-            {
-                return;
-            }
-
-            var removed = _streams.Keys.Where(name => !next.Streams.ContainsKey(name)).ToList();
-            var added = next.Streams.Values.Where(s => !_streams.ContainsKey(s.Name)).ToList();
-            var changed = next.Streams.Values.Where(s => _streams.TryGetValue(s.Name, out var r) && !StreamRuntime.SameConfig(r.Config, s)).ToList();
-
-            foreach (var name in removed)
-            {
-                if (_streams.TryRemove(name, out var runtime))
-                {
-                    await runtime.DisposeAsync();
-                    _metrics?.ForgetStream(runtime.Name);
-                    Log.StreamRemoved(_logger, name);
-                }
-            }
-
-            foreach (var config in changed)
-            {
-                await _streams[config.Name].UpdateAsync(config);
-                Log.StreamChanged(_logger, config.Name);
-            }
-
-            foreach (var config in added)
-            {
-                var runtime = new StreamRuntime(config, _sources, _time, _loggers.CreateLogger($"Relay.Stream.{config.Name}"), _metrics);
-                _streams[config.Name] = runtime;
-                await runtime.StartAsync();
-                Log.StreamStarted(_logger, config.Name, runtime.Source, config.OnDemand ? "on demand" : "always");
-            }
-
-            if (removed.Count + added.Count + changed.Count > 0)
-            {
-                Log.Reconciled(_logger, added.Count, removed.Count, changed.Count);
-            }
-
-            _current = next;
+            await ApplyLockedAsync(wanted);
         }
         finally
         {
             _reconcile.Release();
+        }
+    }
+
+    /// <summary>Gets the streams wanted now: the configuration's, overlaid by the API's (see the remarks).</summary>
+    private Dictionary<string, StreamConfig> Wanted()
+    {
+        var wanted = new Dictionary<string, StreamConfig>(_current.Streams.Where(s => !_stored.Removed.Contains(s.Key)), StringComparer.OrdinalIgnoreCase);
+        foreach (var (name, settings) in _stored.Streams)
+        {
+            var (config, problems) = StreamSettings.Validate(name, settings);
+            if (config is null)
+            {
+                // Written by an older or newer Relay, or edited by hand: say what is wrong and keep it, unapplied.
+                Log.StoredStreamInvalid(_logger, name, string.Join("; ", problems.Select(p => $"{p.Key}: {string.Join(", ", p.Value)}")));
+                continue;
+            }
+
+            wanted[name] = config;
+        }
+
+        return wanted;
+    }
+
+    private StoredStreams LoadState(string path)
+    {
+        try
+        {
+            var state = StateFile.Load(path);
+            if (state.Streams.Count + state.Removed.Count > 0)
+            {
+                Log.StateLoaded(_logger, System.IO.Path.GetFullPath(path), state.Streams.Count, state.Removed.Count);
+            }
+
+            return state;
+        }
+        catch (Exception e) when (e is System.IO.InvalidDataException or System.IO.IOException or UnauthorizedAccessException)
+        {
+            // Atomic writes mean this is a file damaged or edited outside Relay. Keep it for the operator, start
+            // without it: the configuration's streams still run.
+            var aside = $"{path}.unreadable-{DateTime.UtcNow:yyyyMMddTHHmmssZ}";
+            try
+            {
+                System.IO.File.Move(path, aside);
+            }
+            catch (Exception moveFailed) when (moveFailed is System.IO.IOException or UnauthorizedAccessException)
+            {
+                aside = path;
+            }
+
+            Log.StateUnreadable(_logger, e.Message, aside);
+            return StoredStreams.Empty;
+        }
+    }
+
+    private async Task ApplyLockedAsync(IReadOnlyDictionary<string, StreamConfig> next)
+    {
+        if (Volatile.Read(ref _stopped) != 0)
+        {
+            return;
+        }
+
+        var removed = _streams.Keys.Where(name => !next.ContainsKey(name)).ToList();
+        var added = next.Values.Where(s => !_streams.ContainsKey(s.Name)).ToList();
+        var changed = next.Values.Where(s => _streams.TryGetValue(s.Name, out var r) && !StreamRuntime.SameConfig(r.Config, s)).ToList();
+
+        foreach (var name in removed)
+        {
+            if (_streams.TryRemove(name, out var runtime))
+            {
+                await runtime.DisposeAsync();
+                _metrics?.ForgetStream(runtime.Name);
+                Log.StreamRemoved(_logger, name);
+            }
+        }
+
+        foreach (var config in changed)
+        {
+            await _streams[config.Name].UpdateAsync(config);
+            Log.StreamChanged(_logger, config.Name);
+        }
+
+        foreach (var config in added)
+        {
+            var runtime = new StreamRuntime(config, _sources, _time, _loggers.CreateLogger($"Relay.Stream.{config.Name}"), _metrics);
+            _streams[config.Name] = runtime;
+            await runtime.StartAsync();
+            Log.StreamStarted(_logger, config.Name, runtime.Source, config.OnDemand ? "on demand" : "always");
+        }
+
+        if (removed.Count + added.Count + changed.Count > 0)
+        {
+            Log.Reconciled(_logger, added.Count, removed.Count, changed.Count);
         }
     }
 
@@ -208,8 +333,20 @@ internal sealed partial class StreamManager : IHostedService, IStreamCatalog, IA
         [LoggerMessage(EventIds.ConfigurationInvalid + 1, LogLevel.Error, "Configuration problem: {Problem}")]
         public static partial void ConfigurationError(ILogger logger, string problem);
 
-        [LoggerMessage(EventIds.ConfigurationInvalid + 2, LogLevel.Warning, "Relay:Rtsp, Relay:Hls or Relay:Mjpeg settings changed; they take effect after a restart.")]
+        [LoggerMessage(EventIds.ConfigurationInvalid + 2, LogLevel.Warning, "Relay:Rtsp, Relay:Hls, Relay:Mjpeg, Relay:Api or Relay:StateFile changed; they take effect after a restart.")]
         public static partial void ServerChangeNeedsRestart(ILogger logger);
+
+        [LoggerMessage(EventIds.StateFile, LogLevel.Information, "Stream {Stream} {Change} through the API.")]
+        public static partial void Edited(ILogger logger, string stream, string change);
+
+        [LoggerMessage(EventIds.StateFile + 1, LogLevel.Information, "State file {Path}: {Streams} stream(s) made or changed through the API, {Removed} configured stream(s) deleted through it.")]
+        public static partial void StateLoaded(ILogger logger, string path, int streams, int removed);
+
+        [LoggerMessage(EventIds.StateFile + 2, LogLevel.Error, "The state file could not be read ({Problem}); it was kept as {Aside} and Relay starts with the configured streams only.")]
+        public static partial void StateUnreadable(ILogger logger, string problem, string aside);
+
+        [LoggerMessage(EventIds.StateFile + 3, LogLevel.Error, "Stream {Stream} in the state file is not valid and is not started: {Problems}")]
+        public static partial void StoredStreamInvalid(ILogger logger, string stream, string problems);
 
         [LoggerMessage(EventIds.ConfigurationInvalid + 3, LogLevel.Error, "Applying the reloaded configuration failed.")]
         public static partial void ReloadFailed(ILogger logger, Exception exception);

@@ -2,7 +2,7 @@ using System.Runtime.InteropServices;
 
 namespace Relay.Server.Interop;
 
-/// <summary>libc: batched UDP sends, returning freed heap pages, and descriptor calls for the fake camera. Linux x86_64/arm64 (LP64) layouts.</summary>
+/// <summary>libc: batched UDP sends, returning freed heap pages, descriptor calls for the fake camera, and fsync of a directory. Linux x86_64/arm64 (LP64) layouts.</summary>
 internal static unsafe partial class LibC
 {
     /// <summary>MSG_DONTWAIT: never block; a full socket buffer fails the rest of the batch with EAGAIN.</summary>
@@ -30,6 +30,17 @@ internal static unsafe partial class LibC
     // int close (int fd);
     [LibraryImport(Libs.LibC, SetLastError = true)]
     public static partial int close(int fd);
+
+    /// <summary>O_RDONLY | O_DIRECTORY | O_CLOEXEC: open a directory to fsync it (Linux values).</summary>
+    public const int ODirectoryReadOnly = 0x10000 | 0x80000;
+
+    // int open (const char *pathname, int flags);
+    [LibraryImport(Libs.LibC, EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int open(string pathname, int flags);
+
+    // int fsync (int fd);
+    [LibraryImport(Libs.LibC, SetLastError = true)]
+    public static partial int fsync(int fd);
 
     // int malloc_trim (size_t pad); returns 1 if memory was released to the system.
     [LibraryImport(Libs.LibC)]

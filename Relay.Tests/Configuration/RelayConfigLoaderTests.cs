@@ -92,6 +92,8 @@ public sealed class RelayConfigLoaderTests
     [InlineData("soon")]
     [InlineData("-5s")]
     [InlineData("NaNs")]
+    [InlineData("999999999h")]
+    [InlineData("1e300")]
     public void Bad_durations_are_rejected(string text)
     {
         Assert.False(DurationParser.TryParse(text, out _));

@@ -12,10 +12,16 @@ namespace Relay.Tests.Fixtures;
 /// </summary>
 public sealed class RelayHost : IAsyncDisposable
 {
-    private RelayHost(WebApplication app)
+    private readonly string _stateFile;
+
+    private RelayHost(WebApplication app, string stateFile)
     {
         App = app;
+        _stateFile = stateFile;
     }
+
+    /// <summary>Gets a state file of its own for a relay (a test that cares passes <c>--Relay:StateFile=…</c>, which wins).</summary>
+    public static string TemporaryStateFile() => Path.Combine(Path.GetTempPath(), $"relay-test-state-{Guid.NewGuid():N}.json");
 
     public WebApplication App { get; }
 
@@ -37,7 +43,8 @@ public sealed class RelayHost : IAsyncDisposable
     /// <summary>Starts a relay with <paramref name="settings"/> (keys like <c>Relay:Streams:cam1:Source</c>).</summary>
     public static async Task<RelayHost> StartAsync(IDictionary<string, string?> settings, ILoggerProvider? logs = null, params string[] extraArgs)
     {
-        var app = RelayApp.Build([.. LoopbackArgs, .. extraArgs], builder =>
+        var stateFile = TemporaryStateFile();
+        var app = RelayApp.Build([.. LoopbackArgs, $"--Relay:StateFile={stateFile}", .. extraArgs], builder =>
         {
             builder.Configuration.AddInMemoryCollection(settings);
             builder.Logging.ClearProviders();
@@ -47,7 +54,7 @@ public sealed class RelayHost : IAsyncDisposable
                 builder.Logging.AddProvider(logs);
             }
         });
-        var host = new RelayHost(app);
+        var host = new RelayHost(app, stateFile);
         await app.StartAsync();
         var endpoints = app.Services.GetRequiredService<RelayEndpoints>();
         host.HttpBase = new Uri($"http://{endpoints.Http[0]}");
@@ -62,5 +69,6 @@ public sealed class RelayHost : IAsyncDisposable
     {
         await App.StopAsync();
         await App.DisposeAsync();
+        File.Delete(_stateFile);
     }
 }

@@ -44,13 +44,13 @@ public sealed partial class ShutdownTests(ITestOutputHelper output)
 /// <summary>The relay as its own process (as deployed): ports from 0, read back from its log.</summary>
 public sealed partial class RelayProcess : IAsyncDisposable
 {
-    private readonly Process _process;
+    private Process _process = null!;
     private readonly ITestOutputHelper _output;
     private readonly TaskCompletionSource<int> _port = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly string _stateFile = RelayHost.TemporaryStateFile();
 
-    private RelayProcess(Process process, ITestOutputHelper output)
+    private RelayProcess(ITestOutputHelper output)
     {
-        _process = process;
         _output = output;
     }
 
@@ -60,16 +60,27 @@ public sealed partial class RelayProcess : IAsyncDisposable
 
     public Uri RtspUrl(string stream) => new($"rtsp://127.0.0.1:{RtspPort}/{stream}");
 
+    /// <summary>Gets the HTTP base address the relay reported, for example http://127.0.0.1:41234.</summary>
+    public Uri HttpBase { get; private set; } = null!;
+
+    /// <summary>Kills the process at once (SIGKILL), as a power cut or the OOM killer would.</summary>
+    public void KillNow()
+    {
+        _process.Kill();
+        _process.WaitForExit();
+    }
+
     public static async Task<RelayProcess> StartAsync(ITestOutputHelper output, params string[] args)
     {
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false, WorkingDirectory = AppContext.BaseDirectory };
         start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "Relay.Server.dll"));
-        foreach (var arg in RelayHost.LoopbackArgs.Concat(args))
+        var relay = new RelayProcess(output);
+        foreach (var arg in RelayHost.LoopbackArgs.Append($"--Relay:StateFile={relay._stateFile}").Concat(args))
         {
             start.ArgumentList.Add(arg);
         }
 
-        var relay = new RelayProcess(Process.Start(start)!, output);
+        relay._process = Process.Start(start)!;
         relay._process.OutputDataReceived += (_, e) => relay.OnLine(e.Data);
         relay._process.ErrorDataReceived += (_, e) => relay.OnLine(e.Data);
         relay._process.BeginOutputReadLine();
@@ -117,6 +128,7 @@ public sealed partial class RelayProcess : IAsyncDisposable
         }
 
         _process.Dispose();
+        File.Delete(_stateFile);
     }
 
     private void OnLine(string? line)
@@ -137,10 +149,11 @@ public sealed partial class RelayProcess : IAsyncDisposable
 
         if (RtspLine().Match(line) is { Success: true } match)
         {
+            HttpBase = new Uri($"http://{match.Groups[2].Value}");
             _port.TrySetResult(int.Parse(match.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture));
         }
     }
 
-    [GeneratedRegex(@"serving RTSP at rtsp://[^:]+:(\d+)/")]
+    [GeneratedRegex(@"serving RTSP at rtsp://[^:]+:(\d+)/.* and HTTP at http://([\d.]+:\d+|\[[^\]]+\]:\d+)")]
     private static partial Regex RtspLine();
 }

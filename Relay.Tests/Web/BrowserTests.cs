@@ -7,6 +7,7 @@ using Xunit.Abstractions;
 namespace Relay.Tests.Web;
 
 /// <summary>The web page in a real browser: Debian's Chromium driven by Playwright.</summary>
+[Collection(TimingCollection.Name)]
 public sealed class BrowserTests(ChromiumBrowser chromium, ITestOutputHelper output) : InteropTestBase(output), IClassFixture<ChromiumBrowser>
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(30);
