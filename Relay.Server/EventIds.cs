@@ -31,6 +31,7 @@ internal static class EventIds
     public const int StreamRestarted = 306;
     public const int StateFile = 310;
     public const int ApiWriteRefused = 320;
+    public const int Channel = 330;
 
     // 4xx: RTSP server
     public const int RtspListening = 400;

@@ -33,4 +33,8 @@ public sealed record RelayConfig
     /// <summary>Gets the streams, by name (case-insensitive). The name is the RTSP path: <c>rtsp://host:8554/{name}</c>.</summary>
     public IReadOnlyDictionary<string, StreamConfig> Streams { get; init; } =
         new Dictionary<string, StreamConfig>(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>Gets the channels, by name (case-insensitive); a channel's name is a path like a stream's, and differs from every stream's.</summary>
+    public IReadOnlyDictionary<string, ChannelConfig> Channels { get; init; } =
+        new Dictionary<string, ChannelConfig>(StringComparer.OrdinalIgnoreCase);
 }

@@ -28,6 +28,22 @@ internal interface IStreamDirectory
     /// <returns>True when a change was made.</returns>
     /// <exception cref="System.IO.IOException">The state file could not be written; nothing changed.</exception>
     Task<bool> EditAsync(string name, Func<StreamConfig?, StreamEdit> plan);
+
+    /// <summary>Gets every channel's status, by name.</summary>
+    IReadOnlyList<ChannelStatus> GetChannels();
+
+    /// <summary>Gets one channel's status, or null when there is no such channel.</summary>
+    ChannelStatus? GetChannel(string name);
+
+    /// <summary>Gets a channel's configuration, or null when there is no such channel.</summary>
+    ChannelConfig? GetChannelConfig(string name);
+
+    /// <summary>Gets the HTTP validator (<c>ETag</c>) of a channel's configuration.</summary>
+    string ETag(ChannelConfig config);
+
+    /// <summary>Changes one channel, like <see cref="EditAsync"/>; a switch reaches its readers before this completes.</summary>
+    /// <exception cref="System.IO.IOException">The state file could not be written; nothing changed.</exception>
+    Task<bool> EditChannelAsync(string name, Func<ChannelConfig?, ChannelEdit> plan);
 }
 
 /// <summary>What an API request makes of a stream.</summary>
@@ -55,3 +71,14 @@ internal readonly record struct StreamEdit(StreamEditKind Kind, StreamConfig? Co
     public static StreamEdit Save(StreamConfig config) => new(StreamEditKind.Save, config);
 }
 
+/// <summary>What an API request makes of a channel: see <see cref="IStreamDirectory.EditChannelAsync"/>.</summary>
+/// <param name="Kind">Save, delete, or nothing.</param>
+/// <param name="Config">The channel's new configuration, for <see cref="StreamEditKind.Save"/>.</param>
+internal readonly record struct ChannelEdit(StreamEditKind Kind, ChannelConfig? Config = null)
+{
+    public static ChannelEdit None => new(StreamEditKind.None);
+
+    public static ChannelEdit Delete => new(StreamEditKind.Delete);
+
+    public static ChannelEdit Save(ChannelConfig config) => new(StreamEditKind.Save, config);
+}

@@ -8,6 +8,8 @@ namespace Relay.Server.Api;
 [JsonSourceGenerationOptions(JsonSerializerDefaults.Web, UseStringEnumConverter = true, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
 [JsonSerializable(typeof(StreamStatus))]
 [JsonSerializable(typeof(ServerInfo))]
+[JsonSerializable(typeof(ChannelStatus))]
+[JsonSerializable(typeof(IReadOnlyList<ChannelStatus>))]
 [JsonSerializable(typeof(StreamStatus[]))]
 [JsonSerializable(typeof(IReadOnlyList<StreamStatus>))]
 internal sealed partial class RelayJsonContext : JsonSerializerContext;

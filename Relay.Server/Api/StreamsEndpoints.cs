@@ -36,6 +36,7 @@ internal static partial class StreamsEndpoints
             directory.Get(name) is { } status ? Found(context, directory, status, StatusCodes.Status200OK) : NotFound(name));
 
         var writes = app.MapGroup("/api/v1/streams").AddEndpointFilter(WriteAccess.FilterAsync);
+        app.MapChannelsApi();
         writes.MapPost("/", CreateAsync);
         writes.MapPut("/{**name}", ReplaceAsync);
         writes.MapPatch("/{**name}", ChangeAsync);
@@ -145,7 +146,9 @@ internal static partial class StreamsEndpoints
         var created = false;
         var saved = await EditAsync(directory, name, current =>
         {
-            refusal = check(current, current is null ? null : directory.ETag(current));
+            refusal = current is null && directory.GetChannelConfig(name) is not null
+                ? Results.Problem(statusCode: StatusCodes.Status409Conflict, title: "The name is taken", detail: $"A channel is named '{name}'; a stream needs a name of its own.")
+                : check(current, current is null ? null : directory.ETag(current));
             if (refusal is not null)
             {
                 return StreamEdit.None;
@@ -224,7 +227,7 @@ internal static partial class StreamsEndpoints
     }
 
     /// <summary>Honours <c>If-Match</c> (and <c>If-None-Match: *</c>, create only) against the stream's ETag (null: no stream).</summary>
-    private static IResult? Precondition(HttpContext context, string? etag)
+    internal static IResult? Precondition(HttpContext context, string? etag)
     {
         var headers = context.Request.GetTypedHeaders();
         if (headers.IfMatch is { Count: > 0 } ifMatch
@@ -244,7 +247,7 @@ internal static partial class StreamsEndpoints
     }
 
     /// <summary>Reads a JSON object body: 415 for another media type, 413 past <see cref="MaxBodyBytes"/>, 400 for bad JSON.</summary>
-    private static async Task<(JsonDocument? Body, IResult? Refused)> ReadBodyAsync(HttpContext context, bool patch)
+    internal static async Task<(JsonDocument? Body, IResult? Refused)> ReadBodyAsync(HttpContext context, bool patch)
     {
         var request = context.Request;
         if (!MediaTypeHeaderValue.TryParse(request.ContentType, out var type)
@@ -254,7 +257,7 @@ internal static partial class StreamsEndpoints
             return (null, Results.Problem(
                 statusCode: StatusCodes.Status415UnsupportedMediaType,
                 title: "Unsupported media type",
-                detail: $"Send the stream's settings as application/json{(patch ? " or application/merge-patch+json" : string.Empty)} (got {(string.IsNullOrEmpty(request.ContentType) ? "no Content-Type" : request.ContentType)})."));
+                detail: $"Send the settings as application/json{(patch ? " or application/merge-patch+json" : string.Empty)} (got {(string.IsNullOrEmpty(request.ContentType) ? "no Content-Type" : request.ContentType)})."));
         }
 
         if (request.ContentLength > MaxBodyBytes)
@@ -281,7 +284,7 @@ internal static partial class StreamsEndpoints
             if (document.RootElement.ValueKind is var kind and not JsonValueKind.Object)
             {
                 document.Dispose();
-                return (null, Invalid(new() { ["body"] = [$"must be a JSON object of settings, not {kind.ToString().ToLowerInvariant()}"] }));
+                return (null, Invalid(new() { ["body"] = [$"must be a JSON object, not {kind.ToString().ToLowerInvariant()}"] }));
             }
 
             return (document, null);
@@ -292,14 +295,14 @@ internal static partial class StreamsEndpoints
         }
     }
 
-    private static IResult Invalid(Dictionary<string, List<string>> problems) =>
+    internal static IResult Invalid(Dictionary<string, List<string>> problems, string title = "Invalid stream settings") =>
         TypedResults.ValidationProblem(
             problems.ToDictionary(p => p.Key, p => p.Value.ToArray()),
             detail: string.Join("; ", problems.SelectMany(p => p.Value.Select(m => $"{p.Key}: {m}"))),
             title: "Invalid stream settings");
 
     private static IResult TooLarge() =>
-        Results.Problem(statusCode: StatusCodes.Status413PayloadTooLarge, title: "Body too large", detail: $"A stream's settings take at most {MaxBodyBytes / 1024} KiB.");
+        Results.Problem(statusCode: StatusCodes.Status413PayloadTooLarge, title: "Body too large", detail: $"A request body takes at most {MaxBodyBytes / 1024} KiB.");
 
     private static IResult NotFound(string name) =>
         TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "Stream not found", detail: $"There is no stream named '{name}'.");

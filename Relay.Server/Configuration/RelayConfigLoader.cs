@@ -27,6 +27,8 @@ internal static partial class RelayConfigLoader
 
     private static readonly string[] ApiKeys = ["AllowRemoteWrites"];
 
+    private static readonly string[] ChannelKeys = ["Stream"];
+
     private static readonly string[] MjpegKeys = ["MaxViewers", "MaxFps", "MaxWidth", "Quality", "SnapshotMaxAge"];
 
     /// <summary>Reads the <c>Relay</c> section of <paramref name="configuration"/>.</summary>
@@ -68,7 +70,27 @@ internal static partial class RelayConfigLoader
             }
         }
 
-        return errors.Count > 0 ? (null, errors) : (new RelayConfig { Rtsp = rtsp, Hls = hls, Mjpeg = mjpeg, Api = api, StateFile = stateFile, Streams = streams }, errors);
+        var channels = new Dictionary<string, ChannelConfig>(StringComparer.OrdinalIgnoreCase);
+        foreach (var child in section.GetSection("Channels").GetChildren())
+        {
+            var name = child.Key.Trim('/');
+            var channel = ReadChannel(name, child, errors);
+            if (channel is null)
+            {
+                continue;
+            }
+
+            if (streams.ContainsKey(name) || seen.ContainsKey(name))
+            {
+                errors.Add($"{child.Path}: a stream has the name '{name}' already; a channel needs a name of its own");
+            }
+            else if (!channels.TryAdd(name, channel))
+            {
+                errors.Add($"{child.Path}: duplicate channel name '{name}'");
+            }
+        }
+
+        return errors.Count > 0 ? (null, errors) : (new RelayConfig { Rtsp = rtsp, Hls = hls, Mjpeg = mjpeg, Api = api, StateFile = stateFile, Streams = streams, Channels = channels }, errors);
     }
 
     /// <summary>Validates one stream's settings given as key/value pairs (as the API will receive them).</summary>
@@ -85,7 +107,40 @@ internal static partial class RelayConfigLoader
         return (errors.Count > 0 ? null : config, errors);
     }
 
-    private static bool IsValidName(string name) =>
+    /// <summary>Validates one channel: <c>Relay:Channels:{name}=stream</c> or <c>Relay:Channels:{name}:Stream=stream</c>.</summary>
+    public static ChannelConfig? ReadChannel(string name, IConfigurationSection section, List<string> errors)
+    {
+        if (!IsValidName(name))
+        {
+            errors.Add($"{section.Path}: channel name '{section.Key}' is not a valid path (letters, digits, '-', '_', '.', '~' and '/' between segments, at most 200 characters)");
+            return null;
+        }
+
+        var reader = new SectionReader(section, errors);
+        var stream = section.Value is { Length: > 0 } shorthand && !section.GetChildren().Any() ? shorthand : reader.String("Stream");
+        if (section.Value is null)
+        {
+            reader.RejectUnknown(ChannelKeys);
+        }
+
+        if (string.IsNullOrWhiteSpace(stream))
+        {
+            errors.Add($"{section.Path}:Stream: is required (the name of the stream the channel shows)");
+            return null;
+        }
+
+        stream = stream.Trim().Trim('/');
+        if (!IsValidName(stream))
+        {
+            errors.Add($"{section.Path}:Stream: '{stream}' is not a valid stream name");
+            return null;
+        }
+
+        return new ChannelConfig { Name = name, Stream = stream };
+    }
+
+    /// <summary>Tells whether a name can be a stream's or channel's path.</summary>
+    internal static bool IsValidName(string name) =>
         name.Length is > 0 and <= 200 && NamePattern().IsMatch(name) && !name.Split('/').Any(s => s is "" or "." or "..");
 
     [GeneratedRegex("^[A-Za-z0-9._~/-]+$")]

@@ -6,38 +6,58 @@ using Relay.Server.Interop;
 namespace Relay.Server.Hosting;
 
 /// <summary>
-/// What the API changed, kept over restarts: streams made or replaced through the API (their settings, credentials
-/// included) and configuration-file streams deleted through it.
+/// What the API changed, kept over restarts: streams and channels made or replaced through the API (their settings,
+/// credentials included) and configuration streams and channels deleted through it.
 /// </summary>
 /// <param name="Streams">Settings of each stream the API made or changed, by name.</param>
-/// <param name="Removed">Names of configuration-file streams the API deleted.</param>
-internal sealed record StoredStreams(IReadOnlyDictionary<string, IReadOnlyDictionary<string, string>> Streams, IReadOnlySet<string> Removed)
+/// <param name="Removed">Names of configuration streams the API deleted.</param>
+/// <param name="Channels">The stream each channel the API made or changed shows, by channel name.</param>
+/// <param name="RemovedChannels">Names of configuration channels the API deleted.</param>
+internal sealed record StoredStreams(
+    IReadOnlyDictionary<string, IReadOnlyDictionary<string, string>> Streams,
+    IReadOnlySet<string> Removed,
+    IReadOnlyDictionary<string, string> Channels,
+    IReadOnlySet<string> RemovedChannels)
 {
     public static StoredStreams Empty { get; } = new(
         new Dictionary<string, IReadOnlyDictionary<string, string>>(StringComparer.OrdinalIgnoreCase),
+        new HashSet<string>(StringComparer.OrdinalIgnoreCase),
+        new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase),
         new HashSet<string>(StringComparer.OrdinalIgnoreCase));
 
-    /// <summary>Gets a copy with <paramref name="name"/> set to <paramref name="settings"/>.</summary>
-    public StoredStreams With(string name, IReadOnlyDictionary<string, string> settings)
+    /// <summary>Gets a copy with the stream <paramref name="name"/> set to <paramref name="settings"/>.</summary>
+    public StoredStreams With(string name, IReadOnlyDictionary<string, string> settings) =>
+        this with { Streams = Set(Streams, name, settings), Removed = Unmark(Removed, name) };
+
+    /// <summary>Gets a copy without the stream <paramref name="name"/>; remembered as deleted when the configuration has it.</summary>
+    public StoredStreams Without(string name, bool inFile) =>
+        this with { Streams = Unset(Streams, name), Removed = inFile ? Mark(Removed, name) : Removed };
+
+    /// <summary>Gets a copy with the channel <paramref name="name"/> showing <paramref name="stream"/>.</summary>
+    public StoredStreams WithChannel(string name, string stream) =>
+        this with { Channels = Set(Channels, name, stream), RemovedChannels = Unmark(RemovedChannels, name) };
+
+    /// <summary>Gets a copy without the channel <paramref name="name"/>; remembered as deleted when the configuration has it.</summary>
+    public StoredStreams WithoutChannel(string name, bool inFile) =>
+        this with { Channels = Unset(Channels, name), RemovedChannels = inFile ? Mark(RemovedChannels, name) : RemovedChannels };
+
+    private static Dictionary<string, T> Set<T>(IReadOnlyDictionary<string, T> map, string key, T value) =>
+        new(map, StringComparer.OrdinalIgnoreCase) { [key] = value };
+
+    private static Dictionary<string, T> Unset<T>(IReadOnlyDictionary<string, T> map, string key)
     {
-        var streams = new Dictionary<string, IReadOnlyDictionary<string, string>>(Streams, StringComparer.OrdinalIgnoreCase) { [name] = settings };
-        var removed = new HashSet<string>(Removed, StringComparer.OrdinalIgnoreCase);
-        removed.Remove(name);
-        return new(streams, removed);
+        var copy = new Dictionary<string, T>(map, StringComparer.OrdinalIgnoreCase);
+        copy.Remove(key);
+        return copy;
     }
 
-    /// <summary>Gets a copy without <paramref name="name"/>; remembered as deleted when the configuration file has it.</summary>
-    public StoredStreams Without(string name, bool inFile)
-    {
-        var streams = new Dictionary<string, IReadOnlyDictionary<string, string>>(Streams, StringComparer.OrdinalIgnoreCase);
-        streams.Remove(name);
-        var removed = new HashSet<string>(Removed, StringComparer.OrdinalIgnoreCase);
-        if (inFile)
-        {
-            removed.Add(name);
-        }
+    private static HashSet<string> Mark(IReadOnlySet<string> set, string name) => new(set, StringComparer.OrdinalIgnoreCase) { name };
 
-        return new(streams, removed);
+    private static HashSet<string> Unmark(IReadOnlySet<string> set, string name)
+    {
+        var copy = new HashSet<string>(set, StringComparer.OrdinalIgnoreCase);
+        copy.Remove(name);
+        return copy;
     }
 }
 
@@ -81,14 +101,25 @@ internal static class StateFile
                 streams[stream.Name] = settings;
             }
 
-            var removed = new HashSet<string>(root.GetProperty("removed").EnumerateArray().Select(e => e.GetString() ?? string.Empty), StringComparer.OrdinalIgnoreCase);
-            return new StoredStreams(streams, removed);
+            var channels = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+            if (root.TryGetProperty("channels", out var stored))
+            {
+                foreach (var channel in stored.EnumerateObject())
+                {
+                    channels[channel.Name] = channel.Value.GetProperty("stream").GetString() ?? string.Empty;
+                }
+            }
+
+            return new StoredStreams(streams, Names(root, "removed"), channels, Names(root, "removedChannels"));
         }
         catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException or FormatException)
         {
             throw new InvalidDataException($"'{path}' could not be read as a Relay state file: {e.Message}", e);
         }
     }
+
+    private static HashSet<string> Names(JsonElement root, string property) =>
+        new(root.TryGetProperty(property, out var names) ? names.EnumerateArray().Select(e => e.GetString() ?? string.Empty) : [], StringComparer.OrdinalIgnoreCase);
 
     /// <summary>Replaces the state file with <paramref name="state"/>, atomically.</summary>
     public static void Save(string path, StoredStreams state)
@@ -144,18 +175,33 @@ internal static class StateFile
             }
 
             json.WriteEndObject();
-            json.WriteStartArray("removed");
-            foreach (var name in state.Removed.Order(StringComparer.OrdinalIgnoreCase))
+            WriteNames(json, "removed", state.Removed);
+            json.WriteStartObject("channels");
+            foreach (var (name, stream) in state.Channels.OrderBy(c => c.Key, StringComparer.OrdinalIgnoreCase))
             {
-                json.WriteStringValue(name);
+                json.WriteStartObject(name);
+                json.WriteString("stream", stream);
+                json.WriteEndObject();
             }
 
-            json.WriteEndArray();
+            json.WriteEndObject();
+            WriteNames(json, "removedChannels", state.RemovedChannels);
             json.WriteEndObject();
         }
 
         buffer.Write(Encoding.UTF8.GetBytes(Environment.NewLine));
         return buffer.ToArray();
+    }
+
+    private static void WriteNames(Utf8JsonWriter json, string property, IReadOnlySet<string> names)
+    {
+        json.WriteStartArray(property);
+        foreach (var name in names.Order(StringComparer.OrdinalIgnoreCase))
+        {
+            json.WriteStringValue(name);
+        }
+
+        json.WriteEndArray();
     }
 
     private static void FlushDirectory(string directory)

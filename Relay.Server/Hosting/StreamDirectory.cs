@@ -6,6 +6,7 @@ using Relay.Server.Configuration;
 using Relay.Server.Hls;
 using Relay.Server.Mjpeg;
 using Relay.Server.Rtsp;
+using Relay.Server.Streams;
 
 namespace Relay.Server.Hosting;
 
@@ -26,6 +27,21 @@ internal sealed class StreamDirectory(StreamManager streams, RtspServer rtsp, Hl
 
     /// <inheritdoc />
     public Task<bool> EditAsync(string name, Func<StreamConfig?, StreamEdit> plan) => streams.EditAsync(name.Trim('/'), plan);
+
+    /// <inheritdoc />
+    public IReadOnlyList<ChannelStatus> GetChannels() => streams.Channels.Select(Describe).ToArray();
+
+    /// <inheritdoc />
+    public ChannelStatus? GetChannel(string name) => streams.TryGetChannel(name, out var channel) ? Describe(channel) : null;
+
+    /// <inheritdoc />
+    public ChannelConfig? GetChannelConfig(string name) => streams.TryGetChannel(name, out var channel) ? channel.Config : null;
+
+    /// <inheritdoc />
+    public string ETag(ChannelConfig config) => streams.ETag(config);
+
+    /// <inheritdoc />
+    public Task<bool> EditChannelAsync(string name, Func<ChannelConfig?, ChannelEdit> plan) => streams.EditChannelAsync(name.Trim('/'), plan);
 
     /// <inheritdoc />
     public IReadOnlyList<StreamStatus> GetAll()
@@ -62,26 +78,49 @@ internal sealed class StreamDirectory(StreamManager streams, RtspServer rtsp, Hl
             LastFrameAgeSeconds = statistics.LastUnitAge?.TotalSeconds,
             InboundBytes = statistics.Bytes,
             InboundFrames = statistics.Units,
-            Tracks = stream.Tracks.Select(t => new TrackStatus(
-                t.Index,
-                t.Kind,
-                t.Codec == Codec.Passthrough ? t.EncodingName ?? "unknown" : t.Codec.ToString().ToLowerInvariant(),
-                t.ClockRate,
-                t.Width,
-                t.Height,
-                t.FrameRate,
-                t.Kind == MediaKind.Audio ? t.Channels : null,
-                stream.BitrateOf(t.Index))).ToArray(),
-            Readers = sessions.Select(s => new ReaderStatus(
-                s.IsTcp ? "rtsp/tcp" : "rtsp/udp",
-                s.Connection.RemoteAddress.ToString(),
-                s.StartedAt,
-                s.BytesSent,
-                s.SkippedFrames,
-                s.Id))
-                .Concat(hls.Find(stream)?.Viewers(HlsViewerWindow).Select(v => new ReaderStatus("hls", v.Address.ToString(), v.Since, v.Bytes, 0, null)) ?? [])
-                .Concat(mjpeg.ViewersOf(runtime.Name).Select(v => new ReaderStatus("mjpeg", v.Address?.ToString() ?? "unknown", v.Since, v.BytesSent, v.Skipped, null)))
-                .ToArray(),
+            Tracks = TracksOf(stream),
+            Readers = ReadersOf(stream, sessions),
         };
     }
+
+    private ChannelStatus Describe(Channel channel)
+    {
+        var stream = channel.Output;
+        return new ChannelStatus
+        {
+            Name = channel.Name,
+            Stream = channel.Config.Stream,
+            Origin = streams.IsChannelFromApi(channel.Name) ? "api" : "config",
+            StreamExists = channel.Source is not null,
+            Online = stream.IsOnline,
+            Switches = channel.Switches,
+            LastSwitch = channel.LastSwitch,
+            Tracks = TracksOf(stream),
+            Readers = ReadersOf(stream, rtsp.Sessions.Where(s => ReferenceEquals(s.Media.Stream, stream))),
+        };
+    }
+
+    private static TrackStatus[] TracksOf(Streams.Stream stream) =>
+        stream.Tracks.Select(t => new TrackStatus(
+            t.Index,
+            t.Kind,
+            t.Codec == Codec.Passthrough ? t.EncodingName ?? "unknown" : t.Codec.ToString().ToLowerInvariant(),
+            t.ClockRate,
+            t.Width,
+            t.Height,
+            t.FrameRate,
+            t.Kind == MediaKind.Audio ? t.Channels : null,
+            stream.BitrateOf(t.Index))).ToArray();
+
+    private ReaderStatus[] ReadersOf(Streams.Stream stream, IEnumerable<RtspSession> sessions) =>
+        sessions.Select(s => new ReaderStatus(
+            s.IsTcp ? "rtsp/tcp" : "rtsp/udp",
+            s.Connection.RemoteAddress.ToString(),
+            s.StartedAt,
+            s.BytesSent,
+            s.SkippedFrames,
+            s.Id))
+            .Concat(hls.Find(stream)?.Viewers(HlsViewerWindow).Select(v => new ReaderStatus("hls", v.Address.ToString(), v.Since, v.Bytes, 0, null)) ?? [])
+            .Concat(mjpeg.ViewersOf(stream.Name).Select(v => new ReaderStatus("mjpeg", v.Address?.ToString() ?? "unknown", v.Since, v.BytesSent, v.Skipped, null)))
+            .ToArray();
 }

@@ -27,6 +27,7 @@ namespace Relay.Server.Hosting;
 internal sealed partial class StreamManager : IHostedService, IStreamCatalog, IAsyncDisposable
 {
     private readonly ConcurrentDictionary<string, StreamRuntime> _streams = new(StringComparer.OrdinalIgnoreCase);
+    private readonly ConcurrentDictionary<string, Channel> _channels = new(StringComparer.OrdinalIgnoreCase);
     private readonly SemaphoreSlim _reconcile = new(1, 1);
     private readonly RelayConfig _initial;
     private readonly IConfiguration _configuration;
@@ -57,6 +58,54 @@ internal sealed partial class StreamManager : IHostedService, IStreamCatalog, IA
     /// <summary>Gets the running streams.</summary>
     public IReadOnlyCollection<StreamRuntime> Streams => _streams.Values.OrderBy(s => s.Name, StringComparer.OrdinalIgnoreCase).ToArray();
 
+    /// <summary>Gets the channels.</summary>
+    public IReadOnlyCollection<Channel> Channels => _channels.Values.OrderBy(c => c.Name, StringComparer.OrdinalIgnoreCase).ToArray();
+
+    /// <summary>Finds a channel by name (case-insensitive; leading and trailing slashes ignored).</summary>
+    public bool TryGetChannel(string name, [NotNullWhen(true)] out Channel? channel) => _channels.TryGetValue(name.Trim('/'), out channel);
+
+    /// <summary>Tells whether a channel was made or changed through the API (else it is the configuration's).</summary>
+    public bool IsChannelFromApi(string name) => _stored.Channels.ContainsKey(name);
+
+    /// <summary>Gets the HTTP validator (<c>ETag</c>) of a channel's configuration.</summary>
+    public string ETag(ChannelConfig config) => Tag($"channel\n{config.Name}\n{config.Stream}");
+
+    /// <summary>
+    /// Changes one channel as the API asks, in order with every other change (see <see cref="EditAsync"/>): saved to
+    /// the state file, then applied; a switch reaches the channel's readers before this returns.
+    /// </summary>
+    /// <returns>True when a change was made.</returns>
+    /// <exception cref="System.IO.IOException">The state file could not be written; nothing changed.</exception>
+    public async Task<bool> EditChannelAsync(string name, Func<ChannelConfig?, ChannelEdit> plan)
+    {
+        await _reconcile.WaitAsync();
+        try
+        {
+            if (Volatile.Read(ref _stopped) != 0)
+            {
+                return false;
+            }
+
+            var edit = plan(_channels.TryGetValue(name, out var channel) ? channel.Config : null);
+            if (edit.Kind == StreamEditKind.None)
+            {
+                return false;
+            }
+
+            var stored = edit.Kind == StreamEditKind.Delete
+                ? _stored.WithoutChannel(name, inFile: _current.Channels.ContainsKey(name))
+                : _stored.WithChannel(edit.Config!.Name, edit.Config.Stream);
+            StateFile.Save(_initial.StateFile, stored);
+            _stored = stored;
+            ApplyChannelsLocked();
+            return true;
+        }
+        finally
+        {
+            _reconcile.Release();
+        }
+    }
+
     /// <summary>Raised after a reload was applied (or rejected), for tests and status.</summary>
     public event Action<bool>? Reloaded;
 
@@ -67,12 +116,8 @@ internal sealed partial class StreamManager : IHostedService, IStreamCatalog, IA
     /// Gets a validator of a stream's configuration for HTTP (<c>ETag</c>/<c>If-Match</c>): it changes whenever a
     /// setting does, credentials included, yet reveals nothing of them (a keyed hash, keyed per process).
     /// </summary>
-    public string ETag(StreamConfig config)
-    {
-        var text = string.Join('\n', StreamSettings.From(config, redact: false).Select(s => $"{s.Key}={s.Value}").Prepend(config.Name));
-        var hash = System.Security.Cryptography.HMACSHA256.HashData(_etagKey, System.Text.Encoding.UTF8.GetBytes(text));
-        return $"\"{Convert.ToHexStringLower(hash.AsSpan(0, 12))}\"";
-    }
+    public string ETag(StreamConfig config) =>
+        Tag(string.Join('\n', StreamSettings.From(config, redact: false).Select(s => $"{s.Key}={s.Value}").Prepend(config.Name)));
 
     /// <summary>
     /// Changes one stream as the API asks, in order with reloads and other changes: <paramref name="plan"/> sees the
@@ -115,10 +160,10 @@ internal sealed partial class StreamManager : IHostedService, IStreamCatalog, IA
     /// <summary>Finds a stream by name (case-insensitive; leading and trailing slashes ignored).</summary>
     public bool TryGet(string name, out StreamRuntime runtime) => _streams.TryGetValue(name.Trim('/'), out runtime!);
 
-    /// <inheritdoc />
+    /// <summary>Finds the hub of a stream or of a channel by name: what readers of that path read.</summary>
     public bool TryGetStream(string name, [NotNullWhen(true)] out Stream? stream)
     {
-        stream = TryGet(name, out var runtime) ? runtime.Stream : null;
+        stream = TryGet(name, out var runtime) ? runtime.Stream : TryGetChannel(name, out var channel) ? channel.Output : null;
         return stream is not null;
     }
 
@@ -144,6 +189,12 @@ internal sealed partial class StreamManager : IHostedService, IStreamCatalog, IA
         await _reconcile.WaitAsync(CancellationToken.None);
         try
         {
+            foreach (var channel in _channels.Values)
+            {
+                channel.Dispose();
+            }
+
+            _channels.Clear();
             var all = _streams.Values.ToArray();
             _streams.Clear();
             await Task.WhenAll(all.Select(r => r.DisposeAsync().AsTask()));
@@ -308,6 +359,68 @@ internal sealed partial class StreamManager : IHostedService, IStreamCatalog, IA
         {
             Log.Reconciled(_logger, added.Count, removed.Count, changed.Count);
         }
+
+        ApplyChannelsLocked();
+    }
+
+    /// <summary>Starts, stops and switches channels to match the configuration overlaid by the API's changes.</summary>
+    private void ApplyChannelsLocked()
+    {
+        var wanted = new Dictionary<string, ChannelConfig>(_current.Channels.Where(c => !_stored.RemovedChannels.Contains(c.Key)), StringComparer.OrdinalIgnoreCase);
+        foreach (var (name, stream) in _stored.Channels)
+        {
+            wanted[name] = new ChannelConfig { Name = name, Stream = stream };
+        }
+
+        foreach (var name in _channels.Keys.Where(n => !wanted.ContainsKey(n) || _streams.ContainsKey(n)).ToList())
+        {
+            if (_channels.TryRemove(name, out var channel))
+            {
+                channel.Dispose();
+                _metrics?.ForgetChannel(channel.Name);
+                Log.ChannelRemoved(_logger, channel.Name);
+            }
+        }
+
+        foreach (var config in wanted.Values)
+        {
+            if (_streams.ContainsKey(config.Name))
+            {
+                Log.ChannelNameTaken(_logger, config.Name);
+                continue;
+            }
+
+            var added = false;
+            if (!_channels.TryGetValue(config.Name, out var channel))
+            {
+                channel = new Channel(config, _time, _loggers.CreateLogger($"Relay.Channel.{config.Name}"));
+                _channels[config.Name] = channel;
+                added = true;
+            }
+
+            var hadSource = channel.Source is not null;
+            var source = _streams.TryGetValue(config.Stream, out var runtime) ? runtime.Stream : null;
+            if (channel.Follow(config, source))
+            {
+                _metrics?.ChannelSwitches.WithLabels(channel.Name).Inc();
+                Log.ChannelSwitched(_logger, channel.Name, config.Stream);
+            }
+            else if (added)
+            {
+                Log.ChannelStarted(_logger, channel.Name, config.Stream);
+            }
+
+            if (source is null && (hadSource || added))
+            {
+                Log.ChannelSourceMissing(_logger, channel.Name, config.Stream);
+            }
+        }
+    }
+
+    private string Tag(string text)
+    {
+        var hash = System.Security.Cryptography.HMACSHA256.HashData(_etagKey, System.Text.Encoding.UTF8.GetBytes(text));
+        return $"\"{Convert.ToHexStringLower(hash.AsSpan(0, 12))}\"";
     }
 
     private static partial class Log
@@ -335,6 +448,21 @@ internal sealed partial class StreamManager : IHostedService, IStreamCatalog, IA
 
         [LoggerMessage(EventIds.ConfigurationInvalid + 2, LogLevel.Warning, "Relay:Rtsp, Relay:Hls, Relay:Mjpeg, Relay:Api or Relay:StateFile changed; they take effect after a restart.")]
         public static partial void ServerChangeNeedsRestart(ILogger logger);
+
+        [LoggerMessage(EventIds.Channel, LogLevel.Information, "Channel {Channel} added, showing {Stream}.")]
+        public static partial void ChannelStarted(ILogger logger, string channel, string stream);
+
+        [LoggerMessage(EventIds.Channel + 1, LogLevel.Information, "Channel {Channel} switched to {Stream}.")]
+        public static partial void ChannelSwitched(ILogger logger, string channel, string stream);
+
+        [LoggerMessage(EventIds.Channel + 2, LogLevel.Information, "Channel {Channel} removed.")]
+        public static partial void ChannelRemoved(ILogger logger, string channel);
+
+        [LoggerMessage(EventIds.Channel + 3, LogLevel.Warning, "Channel {Channel} shows stream {Stream}, which does not exist; its readers wait until it does.")]
+        public static partial void ChannelSourceMissing(ILogger logger, string channel, string stream);
+
+        [LoggerMessage(EventIds.Channel + 4, LogLevel.Error, "Channel {Channel} is not started: a stream has that name.")]
+        public static partial void ChannelNameTaken(ILogger logger, string channel);
 
         [LoggerMessage(EventIds.StateFile, LogLevel.Information, "Stream {Stream} {Change} through the API.")]
         public static partial void Edited(ILogger logger, string stream, string change);

@@ -57,6 +57,7 @@ internal sealed class RelayMetrics
         DroppedFrames = factory.CreateCounter("relay_reader_dropped_frames_total", "Frames skipped for readers that fell behind, by protocol.", "stream", "protocol");
         ReaderFractionLost = factory.CreateGauge("relay_reader_rtcp_fraction_lost", "Highest packet loss fraction readers reported in RTCP receiver reports.", "stream");
         ReaderJitter = factory.CreateGauge("relay_reader_rtcp_jitter_seconds", "Highest interarrival jitter readers reported in RTCP receiver reports.", "stream");
+        ChannelSwitches = factory.CreateCounter("relay_channel_switches_total", "Times a channel switched from one stream to another.", "channel");
         HlsBytesHeld = factory.CreateGauge("relay_hls_held_bytes", "Bytes of HLS segments and parts a stream's muxer holds in memory (0 while no one watches).", "stream");
         RtspRequests = factory.CreateCounter("relay_rtsp_requests_total", "RTSP requests answered, by method and status code.", "method", "status");
         RtspConnections = factory.CreateGauge("relay_rtsp_connections", "Open RTSP connections.");
@@ -99,6 +100,8 @@ internal sealed class RelayMetrics
 
     public Gauge HlsBytesHeld { get; }
 
+    public Counter ChannelSwitches { get; }
+
     public Counter RtspRequests { get; }
 
     public Gauge RtspConnections { get; }
@@ -136,6 +139,9 @@ internal sealed class RelayMetrics
     };
 
     /// <summary>Removes every series of a stream that went away.</summary>
+    /// <summary>Removes a deleted channel's series.</summary>
+    public void ForgetChannel(string channel) => ChannelSwitches.RemoveLabelled(channel);
+
     public void ForgetStream(string stream)
     {
         StreamUp.RemoveLabelled(stream);

@@ -15,7 +15,7 @@ namespace Relay.Server.Streams;
 internal sealed class FrameQueue<T> : IDisposable
     where T : class, IMediaFrame
 {
-    private readonly Channel<T> _channel = Channel.CreateUnbounded<T>(
+    private readonly Channel<T> _channel = System.Threading.Channels.Channel.CreateUnbounded<T>(
         new UnboundedChannelOptions { SingleReader = true, SingleWriter = true, AllowSynchronousContinuations = false });
 
     private readonly FrameQueueOptions _options;

@@ -79,6 +79,14 @@ public sealed class LiveProcess : IAsyncDisposable
         return _process.ExitCode;
     }
 
+    /// <summary>Asks ffmpeg to stop ("q" on its input), so it flushes what it buffered, and waits for it to exit.</summary>
+    public async Task QuitFfmpegAsync(TimeSpan timeout)
+    {
+        await _process.StandardInput.WriteAsync('q');
+        await _process.StandardInput.FlushAsync();
+        await WaitForExitAsync(timeout);
+    }
+
     public async ValueTask DisposeAsync()
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0)

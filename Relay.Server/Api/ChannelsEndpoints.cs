@@ -1,0 +1,191 @@
+using System.IO;
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Relay.Api;
+using Relay.Configuration;
+
+namespace Relay.Server.Api;
+
+/// <summary>
+/// The channels API: <c>GET /api/v1/channels</c> and <c>/api/v1/channels/{name}</c>, <c>POST</c> (make:
+/// <c>{"name": "wall1", "stream": "cam2"}</c>), <c>PUT</c>/<c>PATCH</c> (switch: <c>{"stream": "cam3"}</c>) and
+/// <c>DELETE</c>, with the streams API's rules (every problem at once, ETag/If-Match, loopback-only writes, kept in
+/// the state file). A switch keeps the channel's readers connected and reaches them before the answer.
+/// </summary>
+internal static class ChannelsEndpoints
+{
+    private static readonly string[] Settings = ["name", "stream"];
+
+    public static IEndpointRouteBuilder MapChannelsApi(this IEndpointRouteBuilder app)
+    {
+        var group = app.MapGroup("/api/v1/channels");
+        group.MapGet("/", (IStreamDirectory directory) => TypedResults.Ok(directory.GetChannels()));
+        group.MapGet("/{**name}", (string name, HttpContext context, IStreamDirectory directory) =>
+            directory.GetChannel(name) is { } status ? Found(context, directory, status, created: false) : NotFound(name));
+
+        var writes = app.MapGroup("/api/v1/channels").AddEndpointFilter(WriteAccess.FilterAsync);
+        writes.MapPost("/", (HttpContext context, IStreamDirectory directory) => SaveAsync(context, directory, route: null, patch: false));
+        writes.MapPut("/{**name}", (string name, HttpContext context, IStreamDirectory directory) => SaveAsync(context, directory, name.Trim('/'), patch: false));
+        writes.MapPatch("/{**name}", (string name, HttpContext context, IStreamDirectory directory) => SaveAsync(context, directory, name.Trim('/'), patch: true));
+        writes.MapDelete("/{**name}", DeleteAsync);
+        return app;
+    }
+
+    /// <summary>POST (no <paramref name="route"/>: the name is in the body), PUT (make or switch) and PATCH (switch).</summary>
+    private static async Task<IResult> SaveAsync(HttpContext context, IStreamDirectory directory, string? route, bool patch)
+    {
+        if (patch && directory.GetChannelConfig(route!) is null)
+        {
+            return NotFound(route!);
+        }
+
+        var (body, refused) = await StreamsEndpoints.ReadBodyAsync(context, patch);
+        if (refused is not null)
+        {
+            return refused;
+        }
+
+        using (body)
+        {
+            var root = body!.RootElement;
+            var problems = new Dictionary<string, List<string>>(StringComparer.OrdinalIgnoreCase);
+            foreach (var property in root.EnumerateObject().Where(p => !Settings.Contains(p.Name, StringComparer.OrdinalIgnoreCase)))
+            {
+                problems[property.Name] = [$"unknown setting (known: {string.Join(", ", Settings)})"];
+            }
+
+            var name = Text(root, "name", problems)?.Trim('/');
+            if (route is null && name is null)
+            {
+                Add(problems, "name", "is required: the channel's path, for example \"wall1\"");
+            }
+            else if (route is not null && name is not null && !string.Equals(name, route, StringComparison.OrdinalIgnoreCase))
+            {
+                Add(problems, "name", $"'{name}' differs from the channel in the URL ('{route}'); a channel cannot be renamed");
+            }
+
+            name = route ?? name ?? string.Empty;
+            var stream = Text(root, "stream", problems)?.Trim('/');
+            if (stream is null && !problems.ContainsKey("stream"))
+            {
+                Add(problems, "stream", "is required: the name of the stream the channel shows");
+            }
+            else if (stream is not null && directory.GetConfig(stream) is null)
+            {
+                Add(problems, "stream", directory.GetChannelConfig(stream) is null ? $"there is no stream named '{stream}'" : $"'{stream}' is a channel; a channel shows a stream");
+            }
+
+            if (name.Length > 0 && directory.GetConfig(name) is not null)
+            {
+                return Conflict($"A stream is named '{name}'; a channel needs a name of its own.");
+            }
+
+            if (name.Length > 0 && !Configuration.RelayConfigLoader.IsValidName(name))
+            {
+                Add(problems, "name", $"'{name}' is not a valid path (letters, digits, '-', '_', '.', '~' and '/' between segments, at most 200 characters)");
+            }
+
+            if (problems.Count > 0)
+            {
+                return StreamsEndpoints.Invalid(problems, "Invalid channel");
+            }
+
+            IResult? refusal = null;
+            var created = false;
+            var config = new ChannelConfig { Name = name, Stream = stream! };
+            try
+            {
+                await directory.EditChannelAsync(name, current =>
+                {
+                    refusal = route is null && current is not null
+                        ? Conflict($"A channel named '{name}' exists; switch it with PUT or PATCH /api/v1/channels/{name}.")
+                        : patch && current is null ? NotFound(name)
+                        : StreamsEndpoints.Precondition(context, current is null ? null : directory.ETag(current));
+                    if (refusal is not null)
+                    {
+                        return ChannelEdit.None;
+                    }
+
+                    created = current is null;
+                    return ChannelEdit.Save(current is null ? config : config with { Name = current.Name });
+                });
+            }
+            catch (IOException e)
+            {
+                return SaveFailed(e);
+            }
+
+            return refusal ?? Found(context, directory, directory.GetChannel(name)!, created);
+        }
+    }
+
+    private static async Task<IResult> DeleteAsync(string name, HttpContext context, IStreamDirectory directory)
+    {
+        name = name.Trim('/');
+        IResult? refusal = null;
+        try
+        {
+            await directory.EditChannelAsync(name, current =>
+            {
+                refusal = current is null ? NotFound(name) : StreamsEndpoints.Precondition(context, directory.ETag(current));
+                return refusal is null ? ChannelEdit.Delete : ChannelEdit.None;
+            });
+        }
+        catch (IOException e)
+        {
+            return SaveFailed(e);
+        }
+
+        return refusal ?? Results.NoContent();
+    }
+
+    private static string? Text(JsonElement root, string key, Dictionary<string, List<string>> problems)
+    {
+        foreach (var property in root.EnumerateObject())
+        {
+            if (string.Equals(property.Name, key, StringComparison.OrdinalIgnoreCase))
+            {
+                if (property.Value.ValueKind == JsonValueKind.String && property.Value.GetString() is { Length: > 0 } text)
+                {
+                    return text;
+                }
+
+                Add(problems, key, $"must be a non-empty string, not {property.Value.ValueKind.ToString().ToLowerInvariant()}");
+                return null;
+            }
+        }
+
+        return null;
+    }
+
+    private static void Add(Dictionary<string, List<string>> problems, string key, string message)
+    {
+        if (!problems.TryGetValue(key, out var list))
+        {
+            problems[key] = list = [];
+        }
+
+        list.Add(message);
+    }
+
+    private static IResult Found(HttpContext context, IStreamDirectory directory, ChannelStatus status, bool created)
+    {
+        if (directory.GetChannelConfig(status.Name) is { } config)
+        {
+            context.Response.Headers.ETag = directory.ETag(config);
+        }
+
+        return created ? TypedResults.Created($"/api/v1/channels/{status.Name}", status) : TypedResults.Ok(status);
+    }
+
+    private static IResult NotFound(string name) =>
+        TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "Channel not found", detail: $"There is no channel named '{name}'.");
+
+    private static IResult Conflict(string detail) =>
+        Results.Problem(statusCode: StatusCodes.Status409Conflict, title: "The name is taken", detail: detail);
+
+    private static IResult SaveFailed(IOException e) =>
+        Results.Problem(statusCode: StatusCodes.Status500InternalServerError, title: "The change could not be saved", detail: $"Writing the state file failed ({e.Message}); nothing was changed.");
+}
