@@ -32,6 +32,20 @@ if ((${#missing[@]})); then
   $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
+if [[ "${1:-}" == "--test" ]]; then
+  # The OpenAPI document is checked by a validator that is not ours: npm's @apidevtools/swagger-parser, pinned,
+  # installed beside the repository (.tools/, ignored by git) with the machine's Node.js (Debian's if there is none).
+  if ! command -v npm >/dev/null; then
+    echo "Installing: nodejs npm"
+    ${sudo:-} apt-get update -qq && ${sudo:-} apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
+  fi
+  tools="$(cd "$(dirname "$0")/.." && pwd)/.tools/openapi"
+  if [[ ! -f "$tools/node_modules/@apidevtools/swagger-parser/package.json" ]]; then
+    mkdir -p "$tools"
+    npm install --prefix "$tools" --no-audit --no-fund --loglevel=error @apidevtools/swagger-parser@10.1.1 >/dev/null
+  fi
+fi
+
 if ! command -v dotnet >/dev/null; then
   echo "The .NET 10 SDK is required (dotnet not found on PATH)." >&2
   exit 1

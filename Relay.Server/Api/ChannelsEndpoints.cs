@@ -20,16 +20,31 @@ internal static class ChannelsEndpoints
 
     public static IEndpointRouteBuilder MapChannelsApi(this IEndpointRouteBuilder app)
     {
-        var group = app.MapGroup("/api/v1/channels");
-        group.MapGet("/", (IStreamDirectory directory) => TypedResults.Ok(directory.GetChannels()));
+        var group = app.MapGroup("/api/v1/channels").WithTags("Channels");
+        group.MapGet("/", (IStreamDirectory directory) => TypedResults.Ok(directory.GetChannels()))
+            .WithName("ListChannels").WithSummary("Every channel: the stream it shows, state, switches and readers.");
         group.MapGet("/{**name}", (string name, HttpContext context, IStreamDirectory directory) =>
-            directory.GetChannel(name) is { } status ? Found(context, directory, status, created: false) : NotFound(name));
+            directory.GetChannel(name) is { } status ? Found(context, directory, status, created: false) : NotFound(name))
+            .WithName("GetChannel").WithSummary("One channel, with its ETag.")
+            .Produces<ChannelStatus>().ProducesProblem(StatusCodes.Status404NotFound);
 
-        var writes = app.MapGroup("/api/v1/channels").AddEndpointFilter(WriteAccess.FilterAsync);
-        writes.MapPost("/", (HttpContext context, IStreamDirectory directory) => SaveAsync(context, directory, route: null, patch: false));
-        writes.MapPut("/{**name}", (string name, HttpContext context, IStreamDirectory directory) => SaveAsync(context, directory, name.Trim('/'), patch: false));
-        writes.MapPatch("/{**name}", (string name, HttpContext context, IStreamDirectory directory) => SaveAsync(context, directory, name.Trim('/'), patch: true));
-        writes.MapDelete("/{**name}", DeleteAsync);
+        var writes = app.MapGroup("/api/v1/channels").WithTags("Channels").AddEndpointFilter(WriteAccess.FilterAsync);
+        writes.MapPost("/", (HttpContext context, IStreamDirectory directory) => SaveAsync(context, directory, route: null, patch: false))
+            .WithName("CreateChannel").WithSummary("Makes a channel showing a stream.")
+            .Accepts<ChannelRequest>("application/json").Produces<ChannelStatus>(StatusCodes.Status201Created)
+            .ProducesValidationProblem().ProducesProblem(StatusCodes.Status409Conflict).WriteProblems();
+        writes.MapPut("/{**name}", (string name, HttpContext context, IStreamDirectory directory) => SaveAsync(context, directory, name.Trim('/'), patch: false))
+            .WithName("SwitchChannel").WithSummary("Makes a channel or switches it to another stream; its readers stay connected. Honours If-Match.")
+            .Accepts<ChannelRequest>("application/json").Produces<ChannelStatus>().Produces<ChannelStatus>(StatusCodes.Status201Created)
+            .ProducesValidationProblem().ProducesProblem(StatusCodes.Status409Conflict).ProducesProblem(StatusCodes.Status412PreconditionFailed).WriteProblems();
+        writes.MapPatch("/{**name}", (string name, HttpContext context, IStreamDirectory directory) => SaveAsync(context, directory, name.Trim('/'), patch: true))
+            .WithName("ChangeChannel").WithSummary("Switches an existing channel to another stream. Honours If-Match.")
+            .Accepts<ChannelRequest>("application/json", "application/merge-patch+json").Produces<ChannelStatus>()
+            .ProducesValidationProblem().ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status412PreconditionFailed).WriteProblems();
+        writes.MapDelete("/{**name}", DeleteAsync)
+            .WithName("DeleteChannel").WithSummary("Deletes a channel: its readers are closed. Honours If-Match.")
+            .Produces(StatusCodes.Status204NoContent).ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status412PreconditionFailed)
+            .ProducesProblem(StatusCodes.Status403Forbidden).ProducesProblem(StatusCodes.Status500InternalServerError);
         return app;
     }
 

@@ -9,6 +9,8 @@ namespace Relay.Server.Api;
 [JsonSerializable(typeof(StreamStatus))]
 [JsonSerializable(typeof(ServerInfo))]
 [JsonSerializable(typeof(ChannelStatus))]
+[JsonSerializable(typeof(StreamRequest))]
+[JsonSerializable(typeof(ChannelRequest))]
 [JsonSerializable(typeof(IReadOnlyList<ChannelStatus>))]
 [JsonSerializable(typeof(StreamStatus[]))]
 [JsonSerializable(typeof(IReadOnlyList<StreamStatus>))]

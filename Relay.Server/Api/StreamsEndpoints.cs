@@ -26,22 +26,44 @@ internal static partial class StreamsEndpoints
     /// <summary>The largest request body accepted; a stream's settings take well under 2 KiB.</summary>
     public const int MaxBodyBytes = 64 * 1024;
 
-    private const string ProblemType = "application/problem+json";
+    private const string JsonType = "application/json";
+    private const string MergePatchType = "application/merge-patch+json";
+
+    /// <summary>Declares the problems every write can answer with besides its own: 403, 413, 415, 500.</summary>
+    internal static RouteHandlerBuilder WriteProblems(this RouteHandlerBuilder builder) =>
+        builder.ProducesProblem(StatusCodes.Status403Forbidden).ProducesProblem(StatusCodes.Status413PayloadTooLarge)
+            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType).ProducesProblem(StatusCodes.Status500InternalServerError);
 
     public static IEndpointRouteBuilder MapStreamsApi(this IEndpointRouteBuilder app)
     {
-        var group = app.MapGroup("/api/v1/streams");
-        group.MapGet("/", (IStreamDirectory directory) => TypedResults.Ok(directory.GetAll()));
+        var group = app.MapGroup("/api/v1/streams").WithTags("Streams");
+        group.MapGet("/", (IStreamDirectory directory) => TypedResults.Ok(directory.GetAll()))
+            .WithName("ListStreams").WithSummary("Every stream: state, source (no credentials), settings, tracks and readers.");
         group.MapGet("/{**name}", (string name, HttpContext context, IStreamDirectory directory) =>
-            directory.Get(name) is { } status ? Found(context, directory, status, StatusCodes.Status200OK) : NotFound(name));
+            directory.Get(name) is { } status ? Found(context, directory, status, StatusCodes.Status200OK) : NotFound(name))
+            .WithName("GetStream").WithSummary("One stream, with its ETag.")
+            .Produces<StreamStatus>().ProducesProblem(StatusCodes.Status404NotFound);
 
-        var writes = app.MapGroup("/api/v1/streams").AddEndpointFilter(WriteAccess.FilterAsync);
+        var writes = app.MapGroup("/api/v1/streams").WithTags("Streams").AddEndpointFilter(WriteAccess.FilterAsync);
+        writes.MapPost("/", CreateAsync)
+            .WithName("CreateStream").WithSummary("Makes a stream; it starts at once.")
+            .Accepts<StreamRequest>(JsonType).Produces<StreamStatus>(StatusCodes.Status201Created)
+            .ProducesValidationProblem().ProducesProblem(StatusCodes.Status409Conflict).WriteProblems();
+        writes.MapPut("/{**name}", ReplaceAsync)
+            .WithName("ReplaceStream").WithSummary("Makes or replaces a stream: settings not given are the defaults. Honours If-Match and If-None-Match: *.")
+            .Accepts<StreamRequest>(JsonType).Produces<StreamStatus>().Produces<StreamStatus>(StatusCodes.Status201Created)
+            .ProducesValidationProblem().ProducesProblem(StatusCodes.Status409Conflict).ProducesProblem(StatusCodes.Status412PreconditionFailed).WriteProblems();
+        writes.MapPatch("/{**name}", ChangeAsync)
+            .WithName("ChangeStream").WithSummary("Changes the settings given (null: back to the default). Honours If-Match.")
+            .Accepts<StreamRequest>(JsonType, MergePatchType).Produces<StreamStatus>()
+            .ProducesValidationProblem().ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status412PreconditionFailed).WriteProblems();
+        writes.MapDelete("/{**name}", DeleteAsync)
+            .WithName("DeleteStream").WithSummary("Deletes a stream: its readers are closed and the camera connection ends. Honours If-Match.")
+            .Produces(StatusCodes.Status204NoContent).ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status412PreconditionFailed)
+            .ProducesProblem(StatusCodes.Status403Forbidden).ProducesProblem(StatusCodes.Status500InternalServerError);
         app.MapChannelsApi();
-        writes.MapPost("/", CreateAsync);
-        writes.MapPut("/{**name}", ReplaceAsync);
-        writes.MapPatch("/{**name}", ChangeAsync);
-        writes.MapDelete("/{**name}", DeleteAsync);
-        app.MapGet("/api/v1/server", (IStreamDirectory directory) => TypedResults.Ok(directory.GetServer()));
+        app.MapGet("/api/v1/server", (IStreamDirectory directory) => TypedResults.Ok(directory.GetServer()))
+            .WithTags("Server").WithName("GetServer").WithSummary("Relay's and GStreamer's versions and the RTSP port.");
         return app;
     }
 

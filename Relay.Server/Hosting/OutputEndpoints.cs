@@ -31,7 +31,7 @@ internal static class OutputEndpoints
             headers.AccessControlAllowHeaders = context.Request.Headers.AccessControlRequestHeaders.Count > 0 ? context.Request.Headers.AccessControlRequestHeaders : "*";
             headers.AccessControlMaxAge = "86400";
             return Results.NoContent();
-        });
+        }).ExcludeFromDescription();
         app.MapGet("/streams/{**path}", (HttpContext context, string path, IStreamCatalog catalog, HlsServer hls, SnapshotService snapshots, MjpegServer mjpeg) =>
         {
             context.Response.Headers.AccessControlAllowOrigin = "*";
@@ -59,7 +59,12 @@ internal static class OutputEndpoints
             }
 
             return Task.FromResult(Results.Problem(statusCode: StatusCodes.Status404NotFound, title: "Not found", detail: $"Stream '{stream.Name}' has no output '{file}'."));
-        });
+        })
+            .WithTags("Outputs").WithName("Output")
+            .WithSummary("A stream's or channel's browser outputs: {name}/index.m3u8 and stream.m3u8 (LL-HLS, _HLS_msn/_HLS_part), their fMP4 parts and segments, {name}/snapshot.jpg?width=W, {name}/mjpeg?width=W&fps=F.")
+            .Produces<string>(StatusCodes.Status200OK, "application/vnd.apple.mpegurl", "video/mp4", "image/jpeg", "multipart/x-mixed-replace")
+            .Produces(StatusCodes.Status304NotModified)
+            .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status503ServiceUnavailable);
         return app;
     }
 }

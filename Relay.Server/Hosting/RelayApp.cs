@@ -104,6 +104,7 @@ internal static partial class RelayApp
         builder.Services.AddSingleton<Readiness>();
         builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, RelayJsonContext.Default));
         builder.Services.AddProblemDetails();
+        builder.Services.AddRelayOpenApi();
 
         var app = builder.Build();
         var readiness = app.Services.GetRequiredService<Readiness>();
@@ -121,6 +122,7 @@ internal static partial class RelayApp
         app.MapWebPages();
         app.MapHealth();
         app.MapStreamsApi();
+        app.MapRelayOpenApi();
         app.MapOutputs();
         app.MapMetrics("/metrics", metrics.Registry);
         return app;

@@ -161,7 +161,7 @@ internal static class StateFile
         {
             json.WriteStartObject();
             json.WriteNumber("version", Version);
-            json.WriteString("note", "Streams made or changed through Relay's API. Written by Relay; edit the configuration file instead.");
+            json.WriteString("note", "Streams and channels made or changed through the Relay API. Written by Relay: change them through the API, or edit the configuration file instead.");
             json.WriteStartObject("streams");
             foreach (var (name, settings) in state.Streams.OrderBy(s => s.Key, StringComparer.OrdinalIgnoreCase))
             {

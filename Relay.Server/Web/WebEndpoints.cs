@@ -23,8 +23,8 @@ internal static class WebEndpoints
             RequestPath = "/ui",
             OnPrepareResponse = c => c.Context.Response.Headers.CacheControl = "no-cache",
         });
-        app.MapGet("/", () => Page("index.html"));
-        app.MapGet("/watch/{**name}", (string name) => Page("watch.html"));
+        app.MapGet("/", () => Page("index.html")).ExcludeFromDescription();
+        app.MapGet("/watch/{**name}", (string name) => Page("watch.html")).ExcludeFromDescription();
         return app;
     }
 
