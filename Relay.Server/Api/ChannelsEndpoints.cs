@@ -31,15 +31,15 @@ internal static class ChannelsEndpoints
         var writes = app.MapGroup("/api/v1/channels").WithTags("Channels").AddEndpointFilter(WriteAccess.FilterAsync);
         writes.MapPost("/", (HttpContext context, IStreamDirectory directory) => SaveAsync(context, directory, route: null, patch: false))
             .WithName("CreateChannel").WithSummary("Makes a channel showing a stream.")
-            .Accepts<ChannelRequest>("application/json").Produces<ChannelStatus>(StatusCodes.Status201Created)
+            .WithMetadata(new JsonBody(typeof(ChannelRequest), "application/json")).Produces<ChannelStatus>(StatusCodes.Status201Created)
             .ProducesValidationProblem().ProducesProblem(StatusCodes.Status409Conflict).WriteProblems();
         writes.MapPut("/{**name}", (string name, HttpContext context, IStreamDirectory directory) => SaveAsync(context, directory, name.Trim('/'), patch: false))
             .WithName("SwitchChannel").WithSummary("Makes a channel or switches it to another stream; its readers stay connected. Honours If-Match.")
-            .Accepts<ChannelRequest>("application/json").Produces<ChannelStatus>().Produces<ChannelStatus>(StatusCodes.Status201Created)
+            .WithMetadata(new JsonBody(typeof(ChannelRequest), "application/json")).Produces<ChannelStatus>().Produces<ChannelStatus>(StatusCodes.Status201Created)
             .ProducesValidationProblem().ProducesProblem(StatusCodes.Status409Conflict).ProducesProblem(StatusCodes.Status412PreconditionFailed).WriteProblems();
         writes.MapPatch("/{**name}", (string name, HttpContext context, IStreamDirectory directory) => SaveAsync(context, directory, name.Trim('/'), patch: true))
             .WithName("ChangeChannel").WithSummary("Switches an existing channel to another stream. Honours If-Match.")
-            .Accepts<ChannelRequest>("application/json", "application/merge-patch+json").Produces<ChannelStatus>()
+            .WithMetadata(new JsonBody(typeof(ChannelRequest), "application/json", "application/merge-patch+json")).Produces<ChannelStatus>()
             .ProducesValidationProblem().ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status412PreconditionFailed).WriteProblems();
         writes.MapDelete("/{**name}", DeleteAsync)
             .WithName("DeleteChannel").WithSummary("Deletes a channel: its readers are closed. Honours If-Match.")

@@ -57,10 +57,19 @@ internal static class OpenApiSetup
                 };
                 return Task.CompletedTask;
             });
-            options.AddOperationTransformer((operation, context, _) =>
+            options.AddOperationTransformer(async (operation, context, cancellationToken) =>
             {
+                if (context.Description.ActionDescriptor.EndpointMetadata.OfType<JsonBody>().FirstOrDefault() is { } body)
+                {
+                    var schema = await context.GetOrCreateSchemaAsync(body.Type, null, cancellationToken);
+                    operation.RequestBody = new OpenApiRequestBody
+                    {
+                        Required = true,
+                        Content = body.ContentTypes.ToDictionary(t => t, _ => new OpenApiMediaType { Schema = schema }),
+                    };
+                }
+
                 AddExamples(operation, operation.OperationId ?? string.Empty);
-                return Task.CompletedTask;
             });
         });
 
@@ -152,3 +161,11 @@ internal static class OpenApiSetup
         _ => "Writing the state file failed (No space left on device); nothing was changed.",
     };
 }
+
+/// <summary>
+/// Documents an endpoint's JSON request body, which the endpoint reads itself (to answer a wrong media type, a body
+/// too large or bad JSON with its own problem details, which the framework's body binding would not).
+/// </summary>
+/// <param name="Type">The body's type, for its schema.</param>
+/// <param name="ContentTypes">The media types accepted.</param>
+internal sealed record JsonBody(Type Type, params string[] ContentTypes);

@@ -26,6 +26,8 @@ internal static partial class StreamsEndpoints
     /// <summary>The largest request body accepted; a stream's settings take well under 2 KiB.</summary>
     public const int MaxBodyBytes = 64 * 1024;
 
+    private const long DrainLimit = 4 * 1024 * 1024;
+
     private const string JsonType = "application/json";
     private const string MergePatchType = "application/merge-patch+json";
 
@@ -47,15 +49,15 @@ internal static partial class StreamsEndpoints
         var writes = app.MapGroup("/api/v1/streams").WithTags("Streams").AddEndpointFilter(WriteAccess.FilterAsync);
         writes.MapPost("/", CreateAsync)
             .WithName("CreateStream").WithSummary("Makes a stream; it starts at once.")
-            .Accepts<StreamRequest>(JsonType).Produces<StreamStatus>(StatusCodes.Status201Created)
+            .WithMetadata(new JsonBody(typeof(StreamRequest), JsonType)).Produces<StreamStatus>(StatusCodes.Status201Created)
             .ProducesValidationProblem().ProducesProblem(StatusCodes.Status409Conflict).WriteProblems();
         writes.MapPut("/{**name}", ReplaceAsync)
             .WithName("ReplaceStream").WithSummary("Makes or replaces a stream: settings not given are the defaults. Honours If-Match and If-None-Match: *.")
-            .Accepts<StreamRequest>(JsonType).Produces<StreamStatus>().Produces<StreamStatus>(StatusCodes.Status201Created)
+            .WithMetadata(new JsonBody(typeof(StreamRequest), JsonType)).Produces<StreamStatus>().Produces<StreamStatus>(StatusCodes.Status201Created)
             .ProducesValidationProblem().ProducesProblem(StatusCodes.Status409Conflict).ProducesProblem(StatusCodes.Status412PreconditionFailed).WriteProblems();
         writes.MapPatch("/{**name}", ChangeAsync)
             .WithName("ChangeStream").WithSummary("Changes the settings given (null: back to the default). Honours If-Match.")
-            .Accepts<StreamRequest>(JsonType, MergePatchType).Produces<StreamStatus>()
+            .WithMetadata(new JsonBody(typeof(StreamRequest), JsonType, MergePatchType)).Produces<StreamStatus>()
             .ProducesValidationProblem().ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status412PreconditionFailed).WriteProblems();
         writes.MapDelete("/{**name}", DeleteAsync)
             .WithName("DeleteStream").WithSummary("Deletes a stream: its readers are closed and the camera connection ends. Honours If-Match.")
@@ -282,22 +284,29 @@ internal static partial class StreamsEndpoints
                 detail: $"Send the settings as application/json{(patch ? " or application/merge-patch+json" : string.Empty)} (got {(string.IsNullOrEmpty(request.ContentType) ? "no Content-Type" : request.ContentType)})."));
         }
 
-        if (request.ContentLength > MaxBodyBytes)
-        {
-            return (null, TooLarge());
-        }
-
+        // A body over the limit is still read (up to DrainLimit, then refused at once): a client gets its 413 reliably
+        // only when the server answers after the request, not in the middle of sending it.
         using var buffer = new MemoryStream();
         var chunk = new byte[8192];
+        long total = 0;
         int read;
         while ((read = await request.Body.ReadAsync(chunk, context.RequestAborted)) > 0)
         {
-            if (buffer.Length + read > MaxBodyBytes)
+            total += read;
+            if (total > DrainLimit)
             {
                 return (null, TooLarge());
             }
 
-            buffer.Write(chunk, 0, read);
+            if (total <= MaxBodyBytes)
+            {
+                buffer.Write(chunk, 0, read);
+            }
+        }
+
+        if (total > MaxBodyBytes)
+        {
+            return (null, TooLarge());
         }
 
         try
