@@ -49,6 +49,7 @@ internal sealed partial class HlsMuxer : IStreamSubscriber, IDisposable
     private int _lead = -1;
     private bool _started;
     private bool _reconfigure;
+    private int _sourceSwitches; // the stream's source switches when the current tracks started (a channel's)
     private bool _awaitKeyframe = true;
     private TimeSpan? _firstKeyframe;
     private TimeSpan? _origin;
@@ -324,9 +325,10 @@ internal sealed partial class HlsMuxer : IStreamSubscriber, IDisposable
                 // The stream's units no longer match our tracks: end what we have and start again at a keyframe.
                 Restart(flushPending: false);
             }
-            else if (!SameTracks(Candidates()))
+            else if (!SameTracks(Candidates()) || Stream.SourceSwitches != _sourceSwitches)
             {
-                // New parameter sets: they take effect at the next keyframe, which carries them.
+                // New parameter sets, or a channel now showing another camera: they take effect at the next keyframe
+                // (which carries them) after a discontinuity.
                 _reconfigure = true;
             }
         }
@@ -683,6 +685,7 @@ internal sealed partial class HlsMuxer : IStreamSubscriber, IDisposable
         }
 
         LogLeftOut(muxable);
+        _sourceSwitches = Stream.SourceSwitches;
         _tracks = [.. muxable.Select((index, i) => Fmp4Track.Create(i + 1, _streamTracks[index]))];
         _muxedIndex = Enumerable.Repeat(-1, _streamTracks.Length).ToArray();
         for (var i = 0; i < muxable.Count; i++)

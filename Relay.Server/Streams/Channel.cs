@@ -28,6 +28,7 @@ internal sealed class Channel : IStreamSubscriber, IDisposable
 
     private readonly Lock _switch = new(); // orders switches, lease changes and disposal
     private Stream? _source; // guarded by _switch
+    private Stream? _lastSource; // guarded by _switch: the last stream followed, kept while none is
     private IDisposable? _sourceLease; // guarded by _switch
     private TrackInfo[] _tracks = []; // the followed stream's tracks as last forwarded; touched on its delivery thread
     private bool _epochStarted; // whether the output began an epoch for the followed stream; touched on its delivery thread
@@ -100,6 +101,13 @@ internal sealed class Channel : IStreamSubscriber, IDisposable
             }
 
             Output.UpdateConfig(source.Config with { Name = Name });
+            if (_lastSource is not null && !ReferenceEquals(_lastSource, source))
+            {
+                Output.NoteSourceSwitch(); // another camera from the next epoch on: HLS marks it with a discontinuity
+            }
+
+            _lastSource = source;
+
             if (Output.Leases > 0)
             {
                 _sourceLease = source.Lease();

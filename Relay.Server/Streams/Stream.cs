@@ -29,6 +29,7 @@ internal sealed partial class Stream : IMediaSink, IDisposable
     private bool _disposed; // guarded by _gate
     private StreamConfig _config;
     private int _leases;
+    private int _sourceSwitches;
     private long _units;
     private long _bytes;
     private long _lastUnitTimestamp;
@@ -94,6 +95,12 @@ internal sealed partial class Stream : IMediaSink, IDisposable
             }
         }
     }
+
+    /// <summary>Gets how many times the stream's source was switched to another (a channel's): muxers mark each with a discontinuity.</summary>
+    public int SourceSwitches => Volatile.Read(ref _sourceSwitches);
+
+    /// <summary>Records that the next epoch comes from another source (a channel switched streams).</summary>
+    public void NoteSourceSwitch() => Interlocked.Increment(ref _sourceSwitches);
 
     /// <summary>Gets the number of subscribers.</summary>
     public int SubscriberCount => Volatile.Read(ref _subscribers).Length;

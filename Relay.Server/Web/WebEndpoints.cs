@@ -25,6 +25,8 @@ internal static class WebEndpoints
         });
         app.MapGet("/", () => Page("index.html")).ExcludeFromDescription();
         app.MapGet("/watch/{**name}", (string name) => Page("watch.html")).ExcludeFromDescription();
+        app.MapGet("/view/{**name}", (string name) => Page("view.html")).ExcludeFromDescription();
+        app.MapGet("/manage", () => Page("manage.html")).ExcludeFromDescription().AddEndpointFilter(Api.WriteAccess.FilterAsync);
         return app;
     }
 

@@ -1,9 +1,11 @@
-// The player page: one stream over low-latency HLS with hls.js (served by Relay), or the browser's own HLS player
-// (Safari, or ?player=native). It recovers by itself from errors and camera outages, and shows the latency.
+// The player page (/watch/{stream}) and the channel viewer (/view/{channel}, full screen, for wall screens): one
+// stream or channel over low-latency HLS with hls.js (served by Relay), or the browser's own HLS player (Safari, or
+// ?player=native). It recovers by itself from errors and camera outages, and shows the latency.
 // window.relayPlayer exposes what it measures (first frame time, errors, recoveries) for tests and debugging.
 "use strict";
 
-const name = location.pathname.replace(/^\/watch\//, "").split("/").map(decodeURIComponent).join("/");
+const isChannelView = location.pathname.startsWith("/view/");
+const name = location.pathname.replace(/^\/(watch|view)\//, "").split("/").map(decodeURIComponent).join("/");
 const path = name.split("/").map(encodeURIComponent).join("/");
 const base = `/streams/${path}`;
 const url = `${base}/index.m3u8`;
@@ -27,6 +29,7 @@ document.title = `Relay · ${name}`;
 document.getElementById("name").textContent = name;
 for (const [id, href] of [["hls", url], ["snapshot", `${base}/snapshot.jpg`], ["mjpeg", `${base}/mjpeg?width=640&fps=5`]]) {
   const link = document.getElementById(id);
+  if (!link) continue;
   link.href = href;
   link.textContent = new URL(href, location.href).href;
 }
@@ -113,6 +116,7 @@ function startNative() {
 
 function showLatency() {
   const cell = document.getElementById("latency");
+  if (!cell) return;
   const hls = player.hls;
   if (hls && Number.isFinite(hls.latency) && hls.latency > 0) {
     cell.textContent = `${hls.latency.toFixed(2)} s behind the camera's live edge (target ${hls.targetLatency?.toFixed(2) ?? "?"} s)`;
@@ -123,16 +127,20 @@ function showLatency() {
 
 async function showStatus() {
   try {
-    const response = await fetch(`/api/v1/streams/${path}`, { cache: "no-store" });
+    const response = await fetch(`/api/v1/${isChannelView ? "channels" : "streams"}/${path}`, { cache: "no-store" });
     if (!response.ok) {
-      document.getElementById("state").textContent = response.status === 404 ? "no such stream" : `status ${response.status}`;
+      document.getElementById("state").textContent = response.status === 404 ? `no such ${isChannelView ? "channel" : "stream"}` : `status ${response.status}`;
       return;
     }
 
     const stream = await response.json();
     const state = document.getElementById("state");
-    state.textContent = stream.state;
-    state.className = `state ${stream.state.toLowerCase()}`;
+    const text = isChannelView ? (stream.online ? "online" : "waiting") : stream.state;
+    state.textContent = text;
+    state.className = `state ${text.toLowerCase()}`;
+    if (isChannelView) {
+      document.getElementById("name").textContent = `${name} · ${stream.stream}`;
+    }
     const video = stream.tracks.find(t => t.kind === "Video");
     document.getElementById("media").textContent = video && video.width
       ? `${video.codec.toUpperCase()} ${video.width}×${video.height}${video.frameRate ? ` @ ${video.frameRate.toFixed(0)} fps` : ""}`
@@ -143,6 +151,7 @@ async function showStatus() {
 }
 
 async function showRtspUrl() {
+  if (!document.getElementById("rtsp")) return;
   try {
     const server = await (await fetch("/api/v1/server", { cache: "no-store" })).json();
     const host = location.hostname.includes(":") ? `[${location.hostname}]` : location.hostname;
@@ -152,7 +161,7 @@ async function showRtspUrl() {
   }
 }
 
-document.getElementById("copy").addEventListener("click", () => {
+document.getElementById("copy")?.addEventListener("click", () => {
   navigator.clipboard?.writeText(document.getElementById("rtsp").textContent);
 });
 
@@ -165,7 +174,12 @@ if (!wantNative && window.Hls && Hls.isSupported()) {
   showError("This browser plays neither HLS nor Media Source Extensions; use the MJPEG link below.");
 }
 
-document.getElementById("engine").textContent = player.engine ?? "none";
+if (document.getElementById("engine")) document.getElementById("engine").textContent = player.engine ?? "none";
+if (isChannelView) {
+  const fullScreen = () => document.documentElement.requestFullscreen?.().catch(() => {});
+  video.addEventListener("dblclick", fullScreen);
+  document.addEventListener("keydown", e => { if (e.key === "f" || e.key === "F") fullScreen(); });
+}
 showRtspUrl();
 showStatus();
 setInterval(showStatus, 2000);
