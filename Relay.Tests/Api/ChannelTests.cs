@@ -101,6 +101,7 @@ public sealed class ChannelTests(ITestOutputHelper output) : InteropTestBase(out
         {
             ["Relay:Streams:white:Source"] = White,
             ["Relay:Streams:hevc:Source"] = "test:size=320x240&fps=25&gop=25&bitrate=300&codec=h265",
+            ["Relay:Streams:black:Source"] = Black,
             ["Relay:Channels:lobby"] = "white",
         };
         try
@@ -117,6 +118,12 @@ public sealed class ChannelTests(ITestOutputHelper output) : InteropTestBase(out
                 var probed = await Clients.ProbeAsync(relay.RtspUrl("wall"), "tcp");
                 using var snapshot = await http.GetAsync("/streams/wall/snapshot.jpg?width=160");
                 using var playlist = await http.GetAsync("/streams/lobby/index.m3u8");
+                (await http.GetAsync("/streams/lobby/stream.m3u8")).EnsureSuccessStatusCode();
+                using var lobbySwitch = await Send(http, HttpMethod.Put, "/api/v1/channels/lobby", new { stream = "black" });
+                await Eventually.WaitAsync(
+                    async () => (await http.GetStringAsync("/streams/lobby/stream.m3u8")).Contains("#EXT-X-DISCONTINUITY", StringComparison.Ordinal),
+                    TimeSpan.FromSeconds(20),
+                    "HLS to mark the switch with a discontinuity");
 
                 await using var reader = LiveProcess.Ffmpeg(relay.RtspUrl("wall"), "tcp");
                 await reader.WaitForFramesAsync(10, TimeSpan.FromSeconds(20));
@@ -134,6 +141,7 @@ public sealed class ChannelTests(ITestOutputHelper output) : InteropTestBase(out
                 Assert.Equal("h264", Assert.Single(probed)["codec_name"]);
                 Assert.Equal(("image/jpeg", HttpStatusCode.OK), (snapshot.Content.Headers.ContentType?.MediaType, snapshot.StatusCode));
                 Assert.Equal(HttpStatusCode.OK, playlist.StatusCode);
+                Assert.Equal(HttpStatusCode.OK, lobbySwitch.StatusCode);
                 Assert.Equal(HttpStatusCode.OK, toHevc.StatusCode);
                 Assert.Equal("hevc", Assert.Single(hevc)["codec_name"]);
                 Assert.Contains(Logs.Lines, l => l.Contains("codec changed", StringComparison.Ordinal) && l.Contains("wall", StringComparison.Ordinal));
@@ -151,7 +159,7 @@ public sealed class ChannelTests(ITestOutputHelper output) : InteropTestBase(out
                 var gone = await Clients.DescribeStatusAsync(relay.RtspPort, relay.RtspUrl("wall"));
 
                 Assert.Equal(("hevc", "api"), channels["wall"]);
-                Assert.Equal(("white", "config"), channels["lobby"]);
+                Assert.Equal(("black", "api"), channels["lobby"]); // switched through the API: the API's from then on
                 Assert.Equal(HttpStatusCode.NoContent, deleted.StatusCode);
                 Assert.Equal(404, gone.Status);
             }
