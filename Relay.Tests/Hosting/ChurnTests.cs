@@ -30,7 +30,7 @@ public sealed class ChurnTests(ITestOutputHelper output)
         await SettleAsync(url);
         var rssBaseline = await LowestRssAsync(relay);
         var threadsBaseline = relay.ProcStatus("Threads");
-        var fdsBaseline = relay.FileDescriptors;
+        var fdsBaseline = relay.DescriptorsOtherThanCode;
         var before = relay.FileDescriptorTargets();
 
         var failures = await ChurnAsync(url, camera, Readers, CameraRestarts);
@@ -38,7 +38,7 @@ public sealed class ChurnTests(ITestOutputHelper output)
         try
         {
             await Eventually.WaitAsync(
-                () => relay.ProcStatus("Threads") <= threadsBaseline + 2 && relay.FileDescriptors <= fdsBaseline + 2,
+                () => relay.ProcStatus("Threads") <= threadsBaseline + 2 && relay.DescriptorsOtherThanCode <= fdsBaseline + 2,
                 TimeSpan.FromSeconds(60),
                 "threads and descriptors back to baseline");
         }
@@ -49,7 +49,7 @@ public sealed class ChurnTests(ITestOutputHelper output)
 
         var rss = await LowestRssAsync(relay);
         var threads = relay.ProcStatus("Threads");
-        var fds = relay.FileDescriptors;
+        var fds = relay.DescriptorsOtherThanCode;
         foreach (var group in relay.FileDescriptorTargets().Except(before).GroupBy(t => t.Split(':')[0]))
         {
             output.WriteLine($"new fds: {group.Key} x{group.Count()}");

@@ -116,6 +116,13 @@ public sealed partial class RelayProcess : IAsyncDisposable
     /// <summary>Gets the number of open file descriptors.</summary>
     public int FileDescriptors => Directory.GetFileSystemEntries($"/proc/{_process.Id}/fd").Length;
 
+    /// <summary>
+    /// Gets the open descriptors that are not code: the runtime opens an assembly or a PDB the first time it needs it
+    /// (formatting a stack trace does) and keeps it mapped, which is not a leak.
+    /// </summary>
+    public int DescriptorsOtherThanCode =>
+        FileDescriptorTargets().Count(t => !t.EndsWith(".dll", StringComparison.Ordinal) && !t.EndsWith(".pdb", StringComparison.Ordinal) && !t.Contains(".so", StringComparison.Ordinal));
+
     /// <summary>Gets what each open descriptor points to (socket:[n], anon_inode:[eventfd], files).</summary>
     public List<string> FileDescriptorTargets() => ProcessDescriptors.Targets(_process.Id);
 
