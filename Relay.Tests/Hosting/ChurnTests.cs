@@ -7,6 +7,9 @@ namespace Relay.Tests.Hosting;
 /// Hundreds of reader connects and disconnects and dozens of camera restarts against the relay process: its memory
 /// settles back, and its threads and file descriptors return to their baseline.
 /// </summary>
+/// <remarks>In the serial collection: two hundred ffprobe processes and a restarting camera would starve the timing
+/// tests of the parallel ones.</remarks>
+[Collection(TimingCollection.Name)]
 public sealed class ChurnTests(ITestOutputHelper output)
 {
     private const int Readers = 200;
