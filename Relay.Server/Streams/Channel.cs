@@ -120,6 +120,8 @@ internal sealed class Channel : IStreamSubscriber, IDisposable
             catch (ObjectDisposedException)
             {
                 _source = null; // removed meanwhile; the next reconciliation follows its successor
+                _sourceLease?.Dispose();
+                _sourceLease = null;
                 return false;
             }
 
