@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Relay.Api;
 using Relay.Configuration;
+using Relay.Server.Configuration;
 
 namespace Relay.Server.Api;
 
@@ -68,38 +69,38 @@ internal static class ChannelsEndpoints
             var problems = new Dictionary<string, List<string>>(StringComparer.OrdinalIgnoreCase);
             foreach (var property in root.EnumerateObject().Where(p => !Settings.Contains(p.Name, StringComparer.OrdinalIgnoreCase)))
             {
-                problems[property.Name] = [$"unknown setting (known: {string.Join(", ", Settings)})"];
+                StreamSettings.Add(problems, property.Name, $"unknown setting (known: {string.Join(", ", Settings)})");
             }
 
             var name = Text(root, "name", problems)?.Trim('/');
             if (route is null && name is null)
             {
-                Add(problems, "name", "is required: the channel's path, for example \"wall1\"");
+                StreamSettings.Add(problems, "name", "is required: the channel's path, for example \"wall1\"");
             }
             else if (route is not null && name is not null && !string.Equals(name, route, StringComparison.OrdinalIgnoreCase))
             {
-                Add(problems, "name", $"'{name}' differs from the channel in the URL ('{route}'); a channel cannot be renamed");
+                StreamSettings.Add(problems, "name", $"'{name}' differs from the channel in the URL ('{route}'); a channel cannot be renamed");
             }
 
             name = route ?? name ?? string.Empty;
             var stream = Text(root, "stream", problems)?.Trim('/');
             if (stream is null && !problems.ContainsKey("stream"))
             {
-                Add(problems, "stream", "is required: the name of the stream the channel shows");
+                StreamSettings.Add(problems, "stream", "is required: the name of the stream the channel shows");
             }
             else if (stream is not null && directory.GetConfig(stream) is null)
             {
-                Add(problems, "stream", directory.GetChannelConfig(stream) is null ? $"there is no stream named '{stream}'" : $"'{stream}' is a channel; a channel shows a stream");
+                StreamSettings.Add(problems, "stream", directory.GetChannelConfig(stream) is null ? $"there is no stream named '{stream}'" : $"'{stream}' is a channel; a channel shows a stream");
             }
 
             if (name.Length > 0 && directory.GetConfig(name) is not null)
             {
-                return Conflict($"A stream is named '{name}'; a channel needs a name of its own.");
+                return StreamsEndpoints.NameTaken($"A stream is named '{name}'; a channel needs a name of its own.");
             }
 
             if (name.Length > 0 && !Configuration.RelayConfigLoader.IsValidName(name))
             {
-                Add(problems, "name", $"'{name}' is not a valid path (letters, digits, '-', '_', '.', '~' and '/' between segments, at most 200 characters)");
+                StreamSettings.Add(problems, "name", $"'{name}' is not a valid path (letters, digits, '-', '_', '.', '~' and '/' between segments, at most 200 characters)");
             }
 
             if (problems.Count > 0)
@@ -115,7 +116,7 @@ internal static class ChannelsEndpoints
                 await directory.EditChannelAsync(name, current =>
                 {
                     refusal = route is null && current is not null
-                        ? Conflict($"A channel named '{name}' exists; switch it with PUT or PATCH /api/v1/channels/{name}.")
+                        ? StreamsEndpoints.NameTaken($"A channel named '{name}' exists; switch it with PUT or PATCH /api/v1/channels/{name}.")
                         : patch && current is null ? NotFound(name)
                         : StreamsEndpoints.Precondition(context, current is null ? null : directory.ETag(current));
                     if (refusal is not null)
@@ -129,7 +130,7 @@ internal static class ChannelsEndpoints
             }
             catch (IOException e)
             {
-                return SaveFailed(e);
+                return StreamsEndpoints.SaveFailed(e);
             }
 
             return refusal ?? Found(context, directory, directory.GetChannel(name)!, created);
@@ -150,7 +151,7 @@ internal static class ChannelsEndpoints
         }
         catch (IOException e)
         {
-            return SaveFailed(e);
+            return StreamsEndpoints.SaveFailed(e);
         }
 
         return refusal ?? Results.NoContent();
@@ -167,22 +168,12 @@ internal static class ChannelsEndpoints
                     return text;
                 }
 
-                Add(problems, key, $"must be a non-empty string, not {property.Value.ValueKind.ToString().ToLowerInvariant()}");
+                StreamSettings.Add(problems, key, $"must be a non-empty string, not {property.Value.ValueKind.ToString().ToLowerInvariant()}");
                 return null;
             }
         }
 
         return null;
-    }
-
-    private static void Add(Dictionary<string, List<string>> problems, string key, string message)
-    {
-        if (!problems.TryGetValue(key, out var list))
-        {
-            problems[key] = list = [];
-        }
-
-        list.Add(message);
     }
 
     private static IResult Found(HttpContext context, IStreamDirectory directory, ChannelStatus status, bool created)
@@ -198,9 +189,4 @@ internal static class ChannelsEndpoints
     private static IResult NotFound(string name) =>
         TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "Channel not found", detail: $"There is no channel named '{name}'.");
 
-    private static IResult Conflict(string detail) =>
-        Results.Problem(statusCode: StatusCodes.Status409Conflict, title: "The name is taken", detail: detail);
-
-    private static IResult SaveFailed(IOException e) =>
-        Results.Problem(statusCode: StatusCodes.Status500InternalServerError, title: "The change could not be saved", detail: $"Writing the state file failed ({e.Message}); nothing was changed.");
 }

@@ -171,7 +171,7 @@ internal static partial class StreamsEndpoints
         var saved = await EditAsync(directory, name, current =>
         {
             refusal = current is null && directory.GetChannelConfig(name) is not null
-                ? Results.Problem(statusCode: StatusCodes.Status409Conflict, title: "The name is taken", detail: $"A channel is named '{name}'; a stream needs a name of its own.")
+                ? NameTaken($"A channel is named '{name}'; a stream needs a name of its own.")
                 : check(current, current is null ? null : directory.ETag(current));
             if (refusal is not null)
             {
@@ -198,14 +198,9 @@ internal static partial class StreamsEndpoints
             }
 
             var (config, invalid) = name.Length > 0 ? StreamSettings.Validate(current?.Name ?? name, wanted) : (null, []);
-            foreach (var (key, messages) in invalid)
+            foreach (var (key, message) in invalid.SelectMany(p => p.Value.Select(m => (p.Key, m))))
             {
-                if (!problems.TryGetValue(key, out var list))
-                {
-                    problems[key] = list = [];
-                }
-
-                list.AddRange(messages);
+                StreamSettings.Add(problems, key, message);
             }
 
             if (problems.Count > 0 || config is null)
@@ -234,7 +229,7 @@ internal static partial class StreamsEndpoints
         }
         catch (IOException e)
         {
-            return (false, Results.Problem(statusCode: StatusCodes.Status500InternalServerError, title: "The change could not be saved", detail: $"Writing the state file failed ({e.Message}); nothing was changed."));
+            return (false, SaveFailed(e));
         }
     }
 
@@ -337,6 +332,14 @@ internal static partial class StreamsEndpoints
 
     private static IResult NotFound(string name) =>
         TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "Stream not found", detail: $"There is no stream named '{name}'.");
+
+    /// <summary>A 409 for a name a stream or channel has already.</summary>
+    internal static IResult NameTaken(string detail) =>
+        Results.Problem(statusCode: StatusCodes.Status409Conflict, title: "The name is taken", detail: detail);
+
+    /// <summary>A 500 for a change the state file could not keep (and that was therefore not made).</summary>
+    internal static IResult SaveFailed(IOException e) =>
+        Results.Problem(statusCode: StatusCodes.Status500InternalServerError, title: "The change could not be saved", detail: $"Writing the state file failed ({e.Message}); nothing was changed.");
 
     private static IResult Conflict(string name) =>
         Results.Problem(statusCode: StatusCodes.Status409Conflict, title: "The stream exists", detail: $"A stream named '{name}' exists; change it with PUT or PATCH /api/v1/streams/{name}.");

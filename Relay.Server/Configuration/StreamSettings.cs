@@ -140,7 +140,8 @@ internal static class StreamSettings
     public static Dictionary<string, string> ForResponse(StreamConfig config) =>
         From(config, redact: true).ToDictionary(s => CamelCase(s.Key), s => s.Value);
 
-    private static void Add(Dictionary<string, List<string>> problems, string key, string message)
+    /// <summary>Adds a problem about a setting to the list kept for that setting (named as the API spells it).</summary>
+    public static void Add(Dictionary<string, List<string>> problems, string key, string message)
     {
         var name = CamelCase(key);
         if (!problems.TryGetValue(name, out var list))

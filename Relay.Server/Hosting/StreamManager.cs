@@ -76,35 +76,19 @@ internal sealed partial class StreamManager : IHostedService, IStreamCatalog, IA
     /// </summary>
     /// <returns>True when a change was made.</returns>
     /// <exception cref="System.IO.IOException">The state file could not be written; nothing changed.</exception>
-    public async Task<bool> EditChannelAsync(string name, Func<ChannelConfig?, ChannelEdit> plan)
-    {
-        await _reconcile.WaitAsync();
-        try
-        {
-            if (Volatile.Read(ref _stopped) != 0)
+    public Task<bool> EditChannelAsync(string name, Func<ChannelConfig?, ChannelEdit> plan) =>
+        SaveAndApplyAsync(
+            () => plan(_channels.TryGetValue(name, out var channel) ? channel.Config : null) switch
             {
-                return false;
-            }
-
-            var edit = plan(_channels.TryGetValue(name, out var channel) ? channel.Config : null);
-            if (edit.Kind == StreamEditKind.None)
+                { Kind: StreamEditKind.Delete } => _stored.WithoutChannel(name, inFile: _current.Channels.ContainsKey(name)),
+                { Kind: StreamEditKind.Save, Config: { } config } => _stored.WithChannel(config.Name, config.Stream),
+                _ => null,
+            },
+            () =>
             {
-                return false;
-            }
-
-            var stored = edit.Kind == StreamEditKind.Delete
-                ? _stored.WithoutChannel(name, inFile: _current.Channels.ContainsKey(name))
-                : _stored.WithChannel(edit.Config!.Name, edit.Config.Stream);
-            StateFile.Save(_initial.StateFile, stored);
-            _stored = stored;
-            ApplyChannelsLocked();
-            return true;
-        }
-        finally
-        {
-            _reconcile.Release();
-        }
-    }
+                ApplyChannelsLocked();
+                return Task.CompletedTask;
+            });
 
     /// <summary>Raised after a reload was applied (or rejected), for tests and status.</summary>
     public event Action<bool>? Reloaded;
@@ -126,29 +110,37 @@ internal sealed partial class StreamManager : IHostedService, IStreamCatalog, IA
     /// </summary>
     /// <returns>True when a change was made.</returns>
     /// <exception cref="System.IO.IOException">The state file could not be written; nothing changed.</exception>
-    public async Task<bool> EditAsync(string name, Func<StreamConfig?, StreamEdit> plan)
+    public Task<bool> EditAsync(string name, Func<StreamConfig?, StreamEdit> plan) =>
+        SaveAndApplyAsync(
+            () => plan(_streams.TryGetValue(name, out var runtime) ? runtime.Config : null) switch
+            {
+                { Kind: StreamEditKind.Delete } => _stored.Without(name, inFile: _current.Streams.ContainsKey(name)),
+                { Kind: StreamEditKind.Save, Config: { } config } => _stored.With(config.Name, StreamSettings.Explicit(config)),
+                _ => null,
+            },
+            () =>
+            {
+                Log.Edited(_logger, name, _stored.Streams.ContainsKey(name) ? "saved" : "deleted");
+                return ApplyLockedAsync(Wanted());
+            });
+
+    /// <summary>
+    /// Under the reconciliation lock: <paramref name="change"/> gives the state after an API change (null: none), which
+    /// is written to the state file and then applied by <paramref name="apply"/>.
+    /// </summary>
+    private async Task<bool> SaveAndApplyAsync(Func<StoredStreams?> change, Func<Task> apply)
     {
         await _reconcile.WaitAsync();
         try
         {
-            if (Volatile.Read(ref _stopped) != 0)
+            if (Volatile.Read(ref _stopped) != 0 || change() is not { } stored)
             {
                 return false;
             }
 
-            var edit = plan(_streams.TryGetValue(name, out var runtime) ? runtime.Config : null);
-            if (edit.Kind == StreamEditKind.None)
-            {
-                return false;
-            }
-
-            var stored = edit.Kind == StreamEditKind.Delete
-                ? _stored.Without(name, inFile: _current.Streams.ContainsKey(name))
-                : _stored.With(edit.Config!.Name, StreamSettings.Explicit(edit.Config));
             StateFile.Save(_initial.StateFile, stored);
             _stored = stored;
-            Log.Edited(_logger, name, edit.Kind == StreamEditKind.Delete ? "deleted" : "saved");
-            await ApplyLockedAsync(Wanted());
+            await apply();
             return true;
         }
         finally

@@ -4,6 +4,7 @@ using System.Net;
 using System.Text;
 using System.Text.Json;
 using Relay.Tests.Fixtures;
+using static Relay.Tests.Fixtures.ApiRequests;
 using Xunit.Abstractions;
 
 namespace Relay.Tests.Api;
@@ -114,12 +115,12 @@ public sealed class ChannelTests(ITestOutputHelper output) : InteropTestBase(out
                 var taken = await ProblemAsync(await http.PostAsync("/api/v1/channels", Json(new { name = "white", stream = "white" })));
                 var twice = await ProblemAsync(await http.PostAsync("/api/v1/channels", Json(new { name = "wall", stream = "white" })));
                 var streamNamedLikeChannel = await ProblemAsync(await http.PostAsync("/api/v1/streams", Json(new { name = "wall", source = White })));
-                var stale = await ProblemAsync(await Send(http, HttpMethod.Put, "/api/v1/channels/wall", new { stream = "white" }, "\"0\""));
+                var stale = await ProblemAsync(await SendAsync(http, HttpMethod.Put, "/api/v1/channels/wall", new { stream = "white" }, "\"0\""));
                 var probed = await Clients.ProbeAsync(relay.RtspUrl("wall"), "tcp");
                 using var snapshot = await http.GetAsync("/streams/wall/snapshot.jpg?width=160");
                 using var playlist = await http.GetAsync("/streams/lobby/index.m3u8");
                 (await http.GetAsync("/streams/lobby/stream.m3u8")).EnsureSuccessStatusCode();
-                using var lobbySwitch = await Send(http, HttpMethod.Put, "/api/v1/channels/lobby", new { stream = "black" });
+                using var lobbySwitch = await SendAsync(http, HttpMethod.Put, "/api/v1/channels/lobby", new { stream = "black" });
                 await Eventually.WaitAsync(
                     async () => (await http.GetStringAsync("/streams/lobby/stream.m3u8")).Contains("#EXT-X-DISCONTINUITY", StringComparison.Ordinal),
                     TimeSpan.FromSeconds(20),
@@ -127,7 +128,7 @@ public sealed class ChannelTests(ITestOutputHelper output) : InteropTestBase(out
 
                 await using var reader = LiveProcess.Ffmpeg(relay.RtspUrl("wall"), "tcp");
                 await reader.WaitForFramesAsync(10, TimeSpan.FromSeconds(20));
-                using var toHevc = await Send(http, HttpMethod.Patch, "/api/v1/channels/wall", new { stream = "hevc" }, created.Headers.ETag?.Tag);
+                using var toHevc = await SendAsync(http, HttpMethod.Patch, "/api/v1/channels/wall", new { stream = "hevc" }, created.Headers.ETag?.Tag);
                 await reader.WaitForExitAsync(TimeSpan.FromSeconds(20)); // the codec changed: its readers were closed
                 var hevc = await Clients.ProbeAsync(relay.RtspUrl("wall"), "tcp");
 
@@ -154,7 +155,7 @@ public sealed class ChannelTests(ITestOutputHelper output) : InteropTestBase(out
                 var channels = all.RootElement.EnumerateArray().ToDictionary(c => c.GetProperty("name").GetString()!, c => (c.GetProperty("stream").GetString(), c.GetProperty("origin").GetString()));
                 await using var reader = LiveProcess.Ffmpeg(relay.RtspUrl("wall"), "tcp");
                 await reader.WaitForFramesAsync(10, TimeSpan.FromSeconds(20));
-                using var deleted = await Send(http, HttpMethod.Delete, "/api/v1/channels/wall", null);
+                using var deleted = await SendAsync(http, HttpMethod.Delete, "/api/v1/channels/wall", null);
                 await reader.WaitForExitAsync(TimeSpan.FromSeconds(20));
                 var gone = await Clients.DescribeStatusAsync(relay.RtspPort, relay.RtspUrl("wall"));
 
@@ -172,29 +173,6 @@ public sealed class ChannelTests(ITestOutputHelper output) : InteropTestBase(out
 
     private static LiveProcess Gst(Uri url, string transport) =>
         LiveProcess.Start("gst-launch-1.0", "-q", "rtspsrc", $"location={url}", $"protocols={transport}", "latency=100", "!", "rtph264depay", "!", "h264parse", "!", "fakesink");
-
-    private static StringContent Json(object body) => new(JsonSerializer.Serialize(body), Encoding.UTF8, "application/json");
-
-    private static Task<HttpResponseMessage> Send(HttpClient http, HttpMethod method, string path, object? body, string? ifMatch = null)
-    {
-        var request = new HttpRequestMessage(method, path) { Content = body is null ? null : Json(body) };
-        if (ifMatch is not null)
-        {
-            request.Headers.TryAddWithoutValidation("If-Match", ifMatch);
-        }
-
-        return http.SendAsync(request);
-    }
-
-    private static async Task<(HttpStatusCode Status, List<string> Errors)> ProblemAsync(HttpResponseMessage response)
-    {
-        using (response)
-        {
-            Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
-            using var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
-            return (response.StatusCode, body.RootElement.TryGetProperty("errors", out var e) ? e.EnumerateObject().Select(p => p.Name).ToList() : []);
-        }
-    }
 
     /// <summary>The readers of one test, all stopped at its end.</summary>
     private sealed class Readers(params LiveProcess[] processes) : IAsyncDisposable

@@ -5,6 +5,7 @@ using System.Text.Json;
 using Relay.Server.Api;
 using Relay.Server.Hosting;
 using Relay.Tests.Fixtures;
+using static Relay.Tests.Fixtures.ApiRequests;
 using Relay.Tests.Hosting;
 using Xunit.Abstractions;
 
@@ -257,35 +258,6 @@ public sealed class StreamsWriteApiTests(ITestOutputHelper output) : InteropTest
     {
         Assert.Equal(allowed, WriteAccess.IsAllowed(IPAddress.Parse(address), allowRemote));
         Assert.False(WriteAccess.IsAllowed(null, allowRemote: false));
-    }
-
-    private static StringContent Json(object body) => new(JsonSerializer.Serialize(body), Encoding.UTF8, "application/json");
-
-    private static Task<HttpResponseMessage> SendAsync(HttpClient http, HttpMethod method, string path, object? body, string? ifMatch = null, string? ifNoneMatch = null)
-    {
-        var request = new HttpRequestMessage(method, path) { Content = body is null ? null : Json(body) };
-        if (ifMatch is not null)
-        {
-            request.Headers.TryAddWithoutValidation("If-Match", ifMatch);
-        }
-
-        if (ifNoneMatch is not null)
-        {
-            request.Headers.TryAddWithoutValidation("If-None-Match", ifNoneMatch);
-        }
-
-        return http.SendAsync(request);
-    }
-
-    private static async Task<(HttpStatusCode Status, List<string> Errors)> ProblemAsync(HttpResponseMessage response)
-    {
-        using (response)
-        {
-            Assert.True(response.Content.Headers.ContentType?.MediaType == "application/problem+json", $"{(int)response.StatusCode} {response.Content.Headers.ContentType}: {await response.Content.ReadAsStringAsync()}");
-            using var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
-            var errors = body.RootElement.TryGetProperty("errors", out var e) ? e.EnumerateObject().Select(p => p.Name).ToList() : [];
-            return (response.StatusCode, errors);
-        }
     }
 
     private static async Task<Dictionary<string, (string Source, string IdleTimeout, string OnDemand, string Origin)>> SettingsAsync(HttpClient http)

@@ -58,4 +58,21 @@ public sealed class ChromiumBrowser : IAsyncLifetime
         var context = await Browser.NewContextAsync(new BrowserNewContextOptions { ViewportSize = new ViewportSize { Width = 1280, Height = 900 } });
         return await context.NewPageAsync();
     }
+
+    /// <summary>
+    /// Waits until <paramref name="condition"/> (JavaScript) holds on <paramref name="page"/>; on time-out says what was
+    /// awaited, with the value of <paramref name="diagnostics"/> (JavaScript) when given.
+    /// </summary>
+    public static async Task WaitForAsync(IPage page, string condition, string what, TimeSpan timeout, string? diagnostics = null)
+    {
+        try
+        {
+            await page.WaitForFunctionAsync(condition, null, new PageWaitForFunctionOptions { Timeout = (float)timeout.TotalMilliseconds, PollingInterval = 100 });
+        }
+        catch (TimeoutException e)
+        {
+            var seen = diagnostics is null ? string.Empty : $"; {await page.EvaluateAsync<string>(diagnostics)}";
+            throw new TimeoutException($"Timed out waiting for {what} ({condition}){seen}", e);
+        }
+    }
 }

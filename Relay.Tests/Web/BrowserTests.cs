@@ -127,17 +127,8 @@ public sealed class BrowserTests(ChromiumBrowser chromium, ITestOutputHelper out
         Assert.Null(end.MediaError);
     }
 
-    private static async Task WaitAsync(IPage page, string condition, string what)
-    {
-        try
-        {
-            await page.WaitForFunctionAsync(condition, null, new PageWaitForFunctionOptions { Timeout = (float)Timeout.TotalMilliseconds, PollingInterval = 100 });
-        }
-        catch (TimeoutException e)
-        {
-            throw new TimeoutException($"Timed out waiting for {what} ({condition}); player: {await page.EvaluateAsync<string>("JSON.stringify(window.relayPlayer)")}", e);
-        }
-    }
+    private static Task WaitAsync(IPage page, string condition, string what) =>
+        ChromiumBrowser.WaitForAsync(page, condition, what, Timeout, "'player: ' + JSON.stringify(window.relayPlayer)");
 
     private static async Task<PlayerState> State(IPage page)
     {

@@ -61,17 +61,7 @@ public sealed class ManagePageTests(ChromiumBrowser chromium, ITestOutputHelper 
         Assert.Equal("black", channel.RootElement.GetProperty("stream").GetString());
     }
 
-    private static async Task WaitAsync(IPage page, string condition, string what)
-    {
-        try
-        {
-            await page.WaitForFunctionAsync(condition, null, new PageWaitForFunctionOptions { Timeout = (float)Timeout.TotalMilliseconds, PollingInterval = 100 });
-        }
-        catch (TimeoutException e)
-        {
-            throw new TimeoutException($"Timed out waiting for {what} ({condition})", e);
-        }
-    }
+    private static Task WaitAsync(IPage page, string condition, string what) => ChromiumBrowser.WaitForAsync(page, condition, what, Timeout);
 
     /// <summary>Takes a screenshot of the viewer's video and measures the mean brightness (0-255) of its middle.</summary>
     private static async Task<double> MeanLumaAsync(IPage page)
