@@ -14,6 +14,7 @@ Relay demo: two test-pattern cameras, relayed.
   rtsp://${host}:8554/demo1    1280x720 25 fps H.264 + AAC tone
   rtsp://${host}:8554/demo2    640x360 25 fps H.264 (bouncing ball)
 In a browser: http://${host}:8080/   (every camera; click one to watch it over low-latency HLS)
+Manage:     http://127.0.0.1:8080/manage   (add, change and delete cameras; switch channels; from this machine)
 Play one:   ffplay -rtsp_transport tcp rtsp://127.0.0.1:8554/demo1
        or:  vlc rtsp://${host}:8554/demo1
 Status:     curl http://127.0.0.1:8080/healthz
