@@ -1,4 +1,3 @@
-using System.IO;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -6,6 +5,7 @@ using Microsoft.AspNetCore.Routing;
 using Relay.Api;
 using Relay.Configuration;
 using Relay.Server.Configuration;
+using Relay.Server.Hosting;
 
 namespace Relay.Server.Api;
 
@@ -22,23 +22,23 @@ internal static class ChannelsEndpoints
     public static IEndpointRouteBuilder MapChannelsApi(this IEndpointRouteBuilder app)
     {
         var group = app.MapGroup("/api/v1/channels").WithTags("Channels");
-        group.MapGet("/", (IStreamDirectory directory) => TypedResults.Ok(directory.GetChannels()))
+        group.MapGet("/", (StatusView view) => TypedResults.Ok(view.Channels()))
             .WithName("ListChannels").WithSummary("Every channel: the stream it shows, state, switches and readers.");
-        group.MapGet("/{**name}", (string name, HttpContext context, IStreamDirectory directory) =>
-            directory.GetChannel(name) is { } status ? Found(context, directory, status, created: false) : NotFound(name))
+        group.MapGet("/{**name}", (string name, HttpContext context, StreamRegistry registry, StatusView view) =>
+            view.Channel(name) is { } status ? Found(context, registry, status, created: false) : NotFound(name))
             .WithName("GetChannel").WithSummary("One channel, with its ETag.")
             .Produces<ChannelStatus>().ProducesProblem(StatusCodes.Status404NotFound);
 
         var writes = app.MapGroup("/api/v1/channels").WithTags("Channels").AddEndpointFilter(WriteAccess.FilterAsync);
-        writes.MapPost("/", (HttpContext context, IStreamDirectory directory) => SaveAsync(context, directory, route: null, patch: false))
+        writes.MapPost("/", (HttpContext context, StreamRegistry registry, StatusView view) => SaveAsync(context, registry, view, route: null, patch: false))
             .WithName("CreateChannel").WithSummary("Makes a channel showing a stream.")
             .WithMetadata(new JsonBody(typeof(ChannelRequest), "application/json")).Produces<ChannelStatus>(StatusCodes.Status201Created)
             .ProducesValidationProblem().ProducesProblem(StatusCodes.Status409Conflict).WriteProblems();
-        writes.MapPut("/{**name}", (string name, HttpContext context, IStreamDirectory directory) => SaveAsync(context, directory, name.Trim('/'), patch: false))
+        writes.MapPut("/{**name}", (string name, HttpContext context, StreamRegistry registry, StatusView view) => SaveAsync(context, registry, view, name.Trim('/'), patch: false))
             .WithName("SwitchChannel").WithSummary("Makes a channel or switches it to another stream; its readers stay connected. Honours If-Match.")
             .WithMetadata(new JsonBody(typeof(ChannelRequest), "application/json")).Produces<ChannelStatus>().Produces<ChannelStatus>(StatusCodes.Status201Created)
             .ProducesValidationProblem().ProducesProblem(StatusCodes.Status409Conflict).ProducesProblem(StatusCodes.Status412PreconditionFailed).WriteProblems();
-        writes.MapPatch("/{**name}", (string name, HttpContext context, IStreamDirectory directory) => SaveAsync(context, directory, name.Trim('/'), patch: true))
+        writes.MapPatch("/{**name}", (string name, HttpContext context, StreamRegistry registry, StatusView view) => SaveAsync(context, registry, view, name.Trim('/'), patch: true))
             .WithName("ChangeChannel").WithSummary("Switches an existing channel to another stream. Honours If-Match.")
             .WithMetadata(new JsonBody(typeof(ChannelRequest), "application/json", "application/merge-patch+json")).Produces<ChannelStatus>()
             .ProducesValidationProblem().ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status412PreconditionFailed).WriteProblems();
@@ -50,9 +50,9 @@ internal static class ChannelsEndpoints
     }
 
     /// <summary>POST (no <paramref name="route"/>: the name is in the body), PUT (make or switch) and PATCH (switch).</summary>
-    private static async Task<IResult> SaveAsync(HttpContext context, IStreamDirectory directory, string? route, bool patch)
+    private static async Task<IResult> SaveAsync(HttpContext context, StreamRegistry registry, StatusView view, string? route, bool patch)
     {
-        if (patch && directory.GetChannelConfig(route!) is null)
+        if (patch && registry.FindChannel(route!) is null)
         {
             return NotFound(route!);
         }
@@ -88,12 +88,12 @@ internal static class ChannelsEndpoints
             {
                 StreamSettings.Add(problems, "stream", "is required: the name of the stream the channel shows");
             }
-            else if (stream is not null && directory.GetConfig(stream) is null)
+            else if (stream is not null && registry.FindStream(stream) is null)
             {
-                StreamSettings.Add(problems, "stream", directory.GetChannelConfig(stream) is null ? $"there is no stream named '{stream}'" : $"'{stream}' is a channel; a channel shows a stream");
+                StreamSettings.Add(problems, "stream", registry.FindChannel(stream) is null ? $"there is no stream named '{stream}'" : $"'{stream}' is a channel; a channel shows a stream");
             }
 
-            if (name.Length > 0 && directory.GetConfig(name) is not null)
+            if (name.Length > 0 && registry.FindStream(name) is not null)
             {
                 return StreamsEndpoints.NameTaken($"A stream is named '{name}'; a channel needs a name of its own.");
             }
@@ -113,19 +113,19 @@ internal static class ChannelsEndpoints
             var config = new ChannelConfig { Name = name, Stream = stream! };
             try
             {
-                await directory.EditChannelAsync(name, current =>
+                await registry.EditChannelAsync(name, current =>
                 {
                     refusal = route is null && current is not null
                         ? StreamsEndpoints.NameTaken($"A channel named '{name}' exists; switch it with PUT or PATCH /api/v1/channels/{name}.")
                         : patch && current is null ? NotFound(name)
-                        : StreamsEndpoints.Precondition(context, current is null ? null : directory.ETag(current));
+                        : StreamsEndpoints.Precondition(context, current is null ? null : registry.ETag(current));
                     if (refusal is not null)
                     {
-                        return ChannelEdit.None;
+                        return Edit<ChannelConfig>.None;
                     }
 
                     created = current is null;
-                    return ChannelEdit.Save(current is null ? config : config with { Name = current.Name });
+                    return Edit<ChannelConfig>.Save(current is null ? config : config with { Name = current.Name });
                 });
             }
             catch (IOException e)
@@ -133,20 +133,20 @@ internal static class ChannelsEndpoints
                 return StreamsEndpoints.SaveFailed(e);
             }
 
-            return refusal ?? Found(context, directory, directory.GetChannel(name)!, created);
+            return refusal ?? Found(context, registry, view.Channel(name)!, created);
         }
     }
 
-    private static async Task<IResult> DeleteAsync(string name, HttpContext context, IStreamDirectory directory)
+    private static async Task<IResult> DeleteAsync(string name, HttpContext context, StreamRegistry registry)
     {
         name = name.Trim('/');
         IResult? refusal = null;
         try
         {
-            await directory.EditChannelAsync(name, current =>
+            await registry.EditChannelAsync(name, current =>
             {
-                refusal = current is null ? NotFound(name) : StreamsEndpoints.Precondition(context, directory.ETag(current));
-                return refusal is null ? ChannelEdit.Delete : ChannelEdit.None;
+                refusal = current is null ? NotFound(name) : StreamsEndpoints.Precondition(context, registry.ETag(current));
+                return refusal is null ? Edit<ChannelConfig>.Delete : Edit<ChannelConfig>.None;
             });
         }
         catch (IOException e)
@@ -176,11 +176,11 @@ internal static class ChannelsEndpoints
         return null;
     }
 
-    private static IResult Found(HttpContext context, IStreamDirectory directory, ChannelStatus status, bool created)
+    private static IResult Found(HttpContext context, StreamRegistry registry, ChannelStatus status, bool created)
     {
-        if (directory.GetChannelConfig(status.Name) is { } config)
+        if (registry.FindChannel(status.Name)?.Config is { } config)
         {
-            context.Response.Headers.ETag = directory.ETag(config);
+            context.Response.Headers.ETag = registry.ETag(config);
         }
 
         return created ? TypedResults.Created($"/api/v1/channels/{status.Name}", status) : TypedResults.Ok(status);

@@ -1,4 +1,3 @@
-using System.IO;
 using System.Net;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
@@ -11,6 +10,7 @@ using Microsoft.Net.Http.Headers;
 using Relay.Api;
 using Relay.Configuration;
 using Relay.Server.Configuration;
+using Relay.Server.Hosting;
 
 namespace Relay.Server.Api;
 
@@ -39,10 +39,10 @@ internal static partial class StreamsEndpoints
     public static IEndpointRouteBuilder MapStreamsApi(this IEndpointRouteBuilder app)
     {
         var group = app.MapGroup("/api/v1/streams").WithTags("Streams");
-        group.MapGet("/", (IStreamDirectory directory) => TypedResults.Ok(directory.GetAll()))
+        group.MapGet("/", (StatusView view) => TypedResults.Ok(view.Streams()))
             .WithName("ListStreams").WithSummary("Every stream: state, source (no credentials), settings, tracks and readers.");
-        group.MapGet("/{**name}", (string name, HttpContext context, IStreamDirectory directory) =>
-            directory.Get(name) is { } status ? Found(context, directory, status, StatusCodes.Status200OK) : NotFound(name))
+        group.MapGet("/{**name}", (string name, HttpContext context, StreamRegistry registry, StatusView view) =>
+            view.Stream(name) is { } status ? Found(context, registry, status, StatusCodes.Status200OK) : NotFound(name))
             .WithName("GetStream").WithSummary("One stream, with its ETag.")
             .Produces<StreamStatus>().ProducesProblem(StatusCodes.Status404NotFound);
 
@@ -64,12 +64,12 @@ internal static partial class StreamsEndpoints
             .Produces(StatusCodes.Status204NoContent).ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status412PreconditionFailed)
             .ProducesProblem(StatusCodes.Status403Forbidden).ProducesProblem(StatusCodes.Status500InternalServerError);
         app.MapChannelsApi();
-        app.MapGet("/api/v1/server", (IStreamDirectory directory) => TypedResults.Ok(directory.GetServer()))
+        app.MapGet("/api/v1/server", (StatusView view) => TypedResults.Ok(view.Server()))
             .WithTags("Server").WithName("GetServer").WithSummary("Relay's and GStreamer's versions and the RTSP port.");
         return app;
     }
 
-    private static async Task<IResult> CreateAsync(HttpContext context, IStreamDirectory directory)
+    private static async Task<IResult> CreateAsync(HttpContext context, StreamRegistry registry, StatusView view)
     {
         var (body, refused) = await ReadBodyAsync(context, patch: false);
         if (refused is not null)
@@ -87,11 +87,11 @@ internal static partial class StreamsEndpoints
             }
 
             var settings = StreamSettings.Read(body.RootElement, problems, "name");
-            return await SaveAsync(context, directory, name ?? string.Empty, settings, problems, (current, _) => current is null ? null : Conflict(name!));
+            return await SaveAsync(context, registry, view, name ?? string.Empty, settings, problems, (current, _) => current is null ? null : Conflict(name!));
         }
     }
 
-    private static async Task<IResult> ReplaceAsync(string name, HttpContext context, IStreamDirectory directory)
+    private static async Task<IResult> ReplaceAsync(string name, HttpContext context, StreamRegistry registry, StatusView view)
     {
         name = name.Trim('/');
         var (body, refused) = await ReadBodyAsync(context, patch: false);
@@ -109,14 +109,14 @@ internal static partial class StreamsEndpoints
             }
 
             var settings = StreamSettings.Read(body.RootElement, problems, "name");
-            return await SaveAsync(context, directory, name, settings, problems, (current, etag) => Precondition(context, current is null ? null : etag));
+            return await SaveAsync(context, registry, view, name, settings, problems, (current, etag) => Precondition(context, current is null ? null : etag));
         }
     }
 
-    private static async Task<IResult> ChangeAsync(string name, HttpContext context, IStreamDirectory directory)
+    private static async Task<IResult> ChangeAsync(string name, HttpContext context, StreamRegistry registry, StatusView view)
     {
         name = name.Trim('/');
-        if (directory.GetConfig(name) is null)
+        if (registry.FindStream(name) is null)
         {
             return NotFound(name);
         }
@@ -136,18 +136,18 @@ internal static partial class StreamsEndpoints
             }
 
             var patch = StreamSettings.Read(body.RootElement, problems, "name");
-            return await SaveAsync(context, directory, name, patch, problems, (current, etag) => current is null ? NotFound(name) : Precondition(context, etag), merge: true);
+            return await SaveAsync(context, registry, view, name, patch, problems, (current, etag) => current is null ? NotFound(name) : Precondition(context, etag), merge: true);
         }
     }
 
-    private static async Task<IResult> DeleteAsync(string name, HttpContext context, IStreamDirectory directory)
+    private static async Task<IResult> DeleteAsync(string name, HttpContext context, StreamRegistry registry)
     {
         name = name.Trim('/');
         IResult? refusal = null;
-        var deleted = await EditAsync(directory, name, current =>
+        var deleted = await EditAsync(registry, name, current =>
         {
-            refusal = current is null ? NotFound(name) : Precondition(context, directory.ETag(current));
-            return refusal is null ? StreamEdit.Delete : StreamEdit.None;
+            refusal = current is null ? NotFound(name) : Precondition(context, registry.ETag(current));
+            return refusal is null ? Edit<StreamConfig>.Delete : Edit<StreamConfig>.None;
         });
         return deleted.Failed ?? refusal ?? Results.NoContent();
     }
@@ -159,7 +159,8 @@ internal static partial class StreamsEndpoints
     /// </summary>
     private static async Task<IResult> SaveAsync(
         HttpContext context,
-        IStreamDirectory directory,
+        StreamRegistry registry,
+        StatusView view,
         string name,
         Dictionary<string, string?> settings,
         Dictionary<string, List<string>> problems,
@@ -168,14 +169,14 @@ internal static partial class StreamsEndpoints
     {
         IResult? refusal = null;
         var created = false;
-        var saved = await EditAsync(directory, name, current =>
+        var saved = await EditAsync(registry, name, current =>
         {
-            refusal = current is null && directory.GetChannelConfig(name) is not null
+            refusal = current is null && registry.FindChannel(name) is not null
                 ? NameTaken($"A channel is named '{name}'; a stream needs a name of its own.")
-                : check(current, current is null ? null : directory.ETag(current));
+                : check(current, current is null ? null : registry.ETag(current));
             if (refusal is not null)
             {
-                return StreamEdit.None;
+                return Edit<StreamConfig>.None;
             }
 
             var wanted = merge && current is not null
@@ -206,26 +207,26 @@ internal static partial class StreamsEndpoints
             if (problems.Count > 0 || config is null)
             {
                 refusal = Invalid(problems);
-                return StreamEdit.None;
+                return Edit<StreamConfig>.None;
             }
 
             created = current is null;
-            return StreamEdit.Save(config);
+            return Edit<StreamConfig>.Save(config);
         });
         if ((saved.Failed ?? refusal) is { } failed)
         {
             return failed;
         }
 
-        var status = directory.Get(name)!;
-        return Found(context, directory, status, created ? StatusCodes.Status201Created : StatusCodes.Status200OK);
+        var status = view.Stream(name)!;
+        return Found(context, registry, status, created ? StatusCodes.Status201Created : StatusCodes.Status200OK);
     }
 
-    private static async Task<(bool Done, IResult? Failed)> EditAsync(IStreamDirectory directory, string name, Func<StreamConfig?, StreamEdit> plan)
+    private static async Task<(bool Done, IResult? Failed)> EditAsync(StreamRegistry registry, string name, Func<StreamConfig?, Edit<StreamConfig>> plan)
     {
         try
         {
-            return (await directory.EditAsync(name, plan), null);
+            return (await registry.EditStreamAsync(name, plan), null);
         }
         catch (IOException e)
         {
@@ -233,11 +234,11 @@ internal static partial class StreamsEndpoints
         }
     }
 
-    private static IResult Found(HttpContext context, IStreamDirectory directory, StreamStatus status, int statusCode)
+    private static IResult Found(HttpContext context, StreamRegistry registry, StreamStatus status, int statusCode)
     {
-        if (directory.GetConfig(status.Name) is { } config)
+        if (registry.FindStream(status.Name)?.Config is { } config)
         {
-            context.Response.Headers.ETag = directory.ETag(config);
+            context.Response.Headers.ETag = registry.ETag(config);
         }
 
         return statusCode == StatusCodes.Status201Created

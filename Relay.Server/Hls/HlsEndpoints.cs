@@ -24,7 +24,7 @@ internal static class HlsEndpoints
         file is Index or HlsPlaylist.MediaPlaylist || file.EndsWith(".m4s", StringComparison.Ordinal) || file.EndsWith(".mp4", StringComparison.Ordinal);
 
     /// <summary>Answers a request for <paramref name="file"/> of <paramref name="stream"/>.</summary>
-    public static async Task<IResult> HandleAsync(HttpContext context, HlsServer server, Stream stream, string file)
+    public static async Task<IResult> HandleAsync(HttpContext context, HlsServer server, StreamHub stream, string file)
     {
         var aborted = context.RequestAborted;
         if (file is Index or HlsPlaylist.MediaPlaylist)
@@ -134,7 +134,7 @@ internal static class HlsEndpoints
     private static IResult BadRequest(string detail) =>
         Results.Problem(statusCode: StatusCodes.Status400BadRequest, title: "Bad playlist request", detail: detail);
 
-    private static IResult NotFound(Stream stream, string file) =>
+    private static IResult NotFound(StreamHub stream, string file) =>
         Results.Problem(statusCode: StatusCodes.Status404NotFound, title: "Not found", detail: $"Stream '{stream.Name}' has no HLS resource '{file}' (it may have expired).");
 
     /// <summary>A body made of byte chunks that already exist (a segment is its parts), written without copying.</summary>

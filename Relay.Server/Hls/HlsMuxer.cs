@@ -78,7 +78,7 @@ internal sealed partial class HlsMuxer : IStreamSubscriber, IDisposable
     private long _lastRequest;
     private long _bytesSent;
 
-    public HlsMuxer(Stream stream, HlsConfig config, TimeProvider time, ILogger logger)
+    public HlsMuxer(StreamHub stream, HlsConfig config, TimeProvider time, ILogger logger)
     {
         Stream = stream;
         _config = config;
@@ -89,7 +89,7 @@ internal sealed partial class HlsMuxer : IStreamSubscriber, IDisposable
     }
 
     /// <summary>Gets the stream muxed.</summary>
-    public Stream Stream { get; }
+    public StreamHub Stream { get; }
 
     /// <summary>Gets the names of this muxer's resources.</summary>
     public HlsNames Names { get; }

@@ -12,7 +12,7 @@ namespace Relay.Server.Hls;
 /// </summary>
 internal sealed partial class HlsServer : IHostedService, IAsyncDisposable
 {
-    private readonly Dictionary<Stream, Running> _muxers = []; // guarded by itself
+    private readonly Dictionary<StreamHub, Running> _muxers = []; // guarded by itself
     private readonly Dictionary<string, long> _bytesOfStopped = new(StringComparer.OrdinalIgnoreCase); // guarded by _muxers
     private readonly TimeProvider _time;
     private readonly ILoggerFactory _loggers;
@@ -45,8 +45,11 @@ internal sealed partial class HlsServer : IHostedService, IAsyncDisposable
         }
     }
 
+    /// <summary>An HLS player (which has no session) counts as a reader while it made a request within this window.</summary>
+    public static readonly TimeSpan ViewerWindow = TimeSpan.FromSeconds(10);
+
     /// <summary>Gets the stream's muxer, starting one (at the stream's cached GOP) if none runs.</summary>
-    public HlsMuxer GetOrStart(Stream stream)
+    public HlsMuxer GetOrStart(StreamHub stream)
     {
         lock (_muxers)
         {
@@ -96,7 +99,7 @@ internal sealed partial class HlsServer : IHostedService, IAsyncDisposable
     }
 
     /// <summary>Gets the stream's muxer when one runs.</summary>
-    public HlsMuxer? Find(Stream stream)
+    public HlsMuxer? Find(StreamHub stream)
     {
         lock (_muxers)
         {

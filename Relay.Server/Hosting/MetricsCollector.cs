@@ -15,15 +15,15 @@ namespace Relay.Server.Hosting;
 internal sealed class MetricsCollector
 {
     private readonly RelayMetrics _metrics;
-    private readonly StreamManager _streams;
+    private readonly StreamRegistry _registry;
     private readonly RtspServer _rtsp;
     private readonly HlsServer _hls;
     private readonly MjpegServer _mjpeg;
 
-    public MetricsCollector(RelayMetrics metrics, StreamManager streams, RtspServer rtsp, HlsServer hls, MjpegServer mjpeg)
+    public MetricsCollector(RelayMetrics metrics, StreamRegistry registry, RtspServer rtsp, HlsServer hls, MjpegServer mjpeg)
     {
         _metrics = metrics;
-        _streams = streams;
+        _registry = registry;
         _rtsp = rtsp;
         _hls = hls;
         _mjpeg = mjpeg;
@@ -40,11 +40,11 @@ internal sealed class MetricsCollector
     {
         var sessions = _rtsp.Sessions.ToLookup(s => s.Media.Stream.Name, StringComparer.OrdinalIgnoreCase);
         var media = _rtsp.Media.ToDictionary(m => m.Stream.Name, StringComparer.OrdinalIgnoreCase);
-        foreach (var runtime in _streams.Streams)
+        foreach (var pulled in _registry.Streams)
         {
-            var name = runtime.Name;
-            var stream = runtime.Stream;
-            var status = runtime.Status;
+            var name = pulled.Name;
+            var stream = pulled.Hub;
+            var status = pulled.Status;
             var statistics = stream.Statistics;
             _metrics.StreamUp.WithLabels(name).Set(stream.IsOnline ? 1 : 0);
             foreach (var state in Enum.GetValues<StreamState>())
@@ -65,7 +65,7 @@ internal sealed class MetricsCollector
             _metrics.LastFrameAge.WithLabels(name).Set(statistics.LastUnitAge?.TotalSeconds ?? double.NaN);
             _metrics.ConnectDuration.WithLabels(name);
 
-            var reasons = runtime.ReconnectsByReason;
+            var reasons = pulled.ReconnectsByReason;
             foreach (var error in Enum.GetValues<RelayError>())
             {
                 _metrics.Reconnects.WithLabels(name, RelayMetrics.Reason(error)).IncTo(reasons.GetValueOrDefault(error));
@@ -93,7 +93,7 @@ internal sealed class MetricsCollector
             }
 
             var muxer = _hls.Find(stream);
-            _metrics.Readers.WithLabels(name, RelayMetrics.Hls).Set(muxer?.Viewers(StreamDirectory.HlsViewerWindow).Count ?? 0);
+            _metrics.Readers.WithLabels(name, RelayMetrics.Hls).Set(muxer?.Viewers(HlsServer.ViewerWindow).Count ?? 0);
             _metrics.HlsBytesHeld.WithLabels(name).Set(muxer?.BytesHeld ?? 0);
             _metrics.OutboundBytes.WithLabels(name, RelayMetrics.Hls).IncTo(_hls.BytesSent(name));
             var (mjpegBytes, mjpegSkipped) = _mjpeg.Totals(name);

@@ -43,7 +43,7 @@ internal static class OutputEndpoints
 
             var name = path[..slash];
             var file = path[(slash + 1)..];
-            if (!catalog.TryGetStream(name, out var stream))
+            if (!catalog.TryGetHub(name, out var stream))
             {
                 return Task.FromResult(Results.Problem(statusCode: StatusCodes.Status404NotFound, title: "Stream not found", detail: $"There is no stream named '{name}'."));
             }

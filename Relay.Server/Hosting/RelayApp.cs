@@ -1,4 +1,3 @@
-using System.IO;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;
@@ -88,9 +87,9 @@ internal static partial class RelayApp
         builder.Services.AddSingleton(endpoints);
         builder.Services.TryAddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<ISourceFactory, SourceFactory>();
-        builder.Services.AddSingleton<StreamManager>();
-        builder.Services.AddSingleton<IStreamCatalog>(sp => sp.GetRequiredService<StreamManager>());
-        builder.Services.AddHostedService(sp => sp.GetRequiredService<StreamManager>());
+        builder.Services.AddSingleton<StreamRegistry>();
+        builder.Services.AddSingleton<IStreamCatalog>(sp => sp.GetRequiredService<StreamRegistry>());
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<StreamRegistry>());
         builder.Services.AddSingleton<RtspServer>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<RtspServer>());
         builder.Services.AddSingleton<HlsServer>();
@@ -98,7 +97,7 @@ internal static partial class RelayApp
         builder.Services.AddSingleton<SnapshotService>();
         builder.Services.AddSingleton<MjpegServer>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<MjpegServer>());
-        builder.Services.AddSingleton<IStreamDirectory, StreamDirectory>();
+        builder.Services.AddSingleton<StatusView>();
         builder.Services.AddSingleton(_ => new RelayMetrics(Version, GstRuntime.Version));
         builder.Services.AddSingleton<MetricsCollector>();
         builder.Services.AddSingleton<Readiness>();

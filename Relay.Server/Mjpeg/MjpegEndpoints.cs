@@ -23,7 +23,7 @@ internal static class MjpegEndpoints
     public static bool Handles(string file) => file is Snapshot or Mjpeg;
 
     /// <summary>Answers a request for <paramref name="file"/> of <paramref name="stream"/>.</summary>
-    public static async Task<IResult> HandleAsync(HttpContext context, SnapshotService snapshots, MjpegServer mjpeg, Stream stream, string file)
+    public static async Task<IResult> HandleAsync(HttpContext context, SnapshotService snapshots, MjpegServer mjpeg, StreamHub stream, string file)
     {
         var config = mjpeg.Config;
         var query = context.Request.Query;
@@ -68,7 +68,7 @@ internal static class MjpegEndpoints
         return Results.Empty;
     }
 
-    private static async Task<IResult> SnapshotAsync(HttpContext context, SnapshotService snapshots, Stream stream, int? width)
+    private static async Task<IResult> SnapshotAsync(HttpContext context, SnapshotService snapshots, StreamHub stream, int? width)
     {
         var snapshot = await snapshots.GetAsync(stream, width, context.RequestAborted);
         if (snapshot is null)

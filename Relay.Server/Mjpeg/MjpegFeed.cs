@@ -17,7 +17,7 @@ internal sealed partial class MjpegFeed : IAsyncDisposable
     private const long MaxQueuedBytes = 4 * 1024 * 1024;
 
     private readonly Lock _gate = new();
-    private readonly Stream _stream;
+    private readonly StreamHub _stream;
     private readonly int? _width;
     private readonly int _fps;
     private readonly MjpegConfig _config;
@@ -41,7 +41,7 @@ internal sealed partial class MjpegFeed : IAsyncDisposable
     private TimeSpan _nextDue = TimeSpan.MinValue;
     private long _lastErrorLog;
 
-    public MjpegFeed(Stream stream, int? width, int fps, MjpegConfig config, TimeProvider time, ILogger logger)
+    public MjpegFeed(StreamHub stream, int? width, int fps, MjpegConfig config, TimeProvider time, ILogger logger)
     {
         _stream = stream;
         _width = width;
@@ -55,7 +55,7 @@ internal sealed partial class MjpegFeed : IAsyncDisposable
     }
 
     /// <summary>Gets the stream.</summary>
-    public Stream Stream => _stream;
+    public StreamHub Stream => _stream;
 
     /// <summary>Gets the viewers.</summary>
     public IReadOnlyList<MjpegViewer> Viewers => Volatile.Read(ref _viewers);

@@ -15,7 +15,7 @@ internal sealed partial class MjpegServer : IHostedService, IAsyncDisposable
 {
     private static readonly TimeSpan Linger = TimeSpan.FromSeconds(5);
 
-    private readonly Dictionary<(Stream Stream, int? Width, int Fps), MjpegFeed> _feeds = []; // guarded by itself
+    private readonly Dictionary<(StreamHub Stream, int? Width, int Fps), MjpegFeed> _feeds = []; // guarded by itself
     private readonly TimeProvider _time;
     private readonly ILoggerFactory _loggers;
     private readonly ILogger _logger;
@@ -52,7 +52,7 @@ internal sealed partial class MjpegServer : IHostedService, IAsyncDisposable
 
     /// <summary>Adds a viewer of <paramref name="stream"/>, starting its feed if needed.</summary>
     /// <returns>The feed and the viewer; null when <see cref="MjpegConfig.MaxViewers"/> viewers already watch.</returns>
-    public (MjpegFeed Feed, MjpegViewer Viewer)? Join(Stream stream, int? width, int fps, IPAddress? address)
+    public (MjpegFeed Feed, MjpegViewer Viewer)? Join(StreamHub stream, int? width, int fps, IPAddress? address)
     {
         lock (_feeds)
         {

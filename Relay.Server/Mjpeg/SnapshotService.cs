@@ -25,8 +25,8 @@ internal sealed partial class SnapshotService
     private static readonly TimeSpan KeyframeWait = TimeSpan.FromSeconds(10);
     private static readonly TimeSpan DecodeTimeout = TimeSpan.FromSeconds(5);
 
-    private readonly ConcurrentDictionary<(Stream, int?), Snapshot> _cache = new();
-    private readonly ConcurrentDictionary<(Stream, int?), Lazy<Task<Snapshot?>>> _taking = new();
+    private readonly ConcurrentDictionary<(StreamHub, int?), Snapshot> _cache = new();
+    private readonly ConcurrentDictionary<(StreamHub, int?), Lazy<Task<Snapshot?>>> _taking = new();
     private readonly MjpegConfig _config;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
@@ -40,7 +40,7 @@ internal sealed partial class SnapshotService
 
     /// <summary>Gets a snapshot of <paramref name="stream"/> <paramref name="width"/> pixels wide (null: the stream's own size).</summary>
     /// <returns>The snapshot, or null when the stream has had no keyframe in time.</returns>
-    public async Task<Snapshot?> GetAsync(Stream stream, int? width, CancellationToken cancellationToken)
+    public async Task<Snapshot?> GetAsync(StreamHub stream, int? width, CancellationToken cancellationToken)
     {
         var key = (stream, width);
         if (_cache.TryGetValue(key, out var cached) && _time.GetElapsedTime(cached.Taken) < _config.SnapshotMaxAge)
@@ -62,7 +62,7 @@ internal sealed partial class SnapshotService
         }
     }
 
-    private async Task<Snapshot?> TakeAsync(Stream stream, int? width)
+    private async Task<Snapshot?> TakeAsync(StreamHub stream, int? width)
     {
         await Task.Yield(); // never decode on the caller's stack (it may be inside the dictionary's factory)
         using var lease = stream.Lease(); // an on-demand camera is pulled for the picture
@@ -108,7 +108,7 @@ internal sealed partial class SnapshotService
         }
     }
 
-    private async Task<byte[]?> DecodeAsync(Stream stream, Keyframe keyframe, int width, int height)
+    private async Task<byte[]?> DecodeAsync(StreamHub stream, Keyframe keyframe, int width, int height)
     {
         var picture = new TaskCompletionSource<byte[]>(TaskCreationOptions.RunContinuationsAsynchronously);
         JpegPipeline pipeline;

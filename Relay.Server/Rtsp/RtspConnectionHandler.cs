@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.IO;
 using System.IO.Pipelines;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.Extensions.Logging;

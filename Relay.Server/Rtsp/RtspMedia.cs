@@ -10,7 +10,7 @@ namespace Relay.Server.Rtsp;
 /// <see cref="RtpFrame"/> (one SSRC, sequence and timestamp space per track), kept in an RTP GOP cache, and
 /// offered to every playing session's queue. A new session gets the cached GOP first (SPS/PPS, keyframe, then
 /// what followed, with their original sequence numbers, so the stream stays continuous), then live frames.
-/// Subscribed to its <see cref="Stream"/> for as long as the stream exists.
+/// Subscribed to its <see cref="StreamHub"/> for as long as the stream exists.
 /// </summary>
 internal sealed class RtspMedia : IStreamSubscriber, IDisposable
 {
@@ -32,7 +32,7 @@ internal sealed class RtspMedia : IStreamSubscriber, IDisposable
     private readonly UdpTransport? _udp;
     private UdpBatch? _batch; // guarded by _gate
 
-    public RtspMedia(Stream stream, RtspServerConfig config, TimeProvider time, UdpTransport? udp)
+    public RtspMedia(StreamHub stream, RtspServerConfig config, TimeProvider time, UdpTransport? udp)
     {
         Stream = stream;
         _config = config;
@@ -42,7 +42,7 @@ internal sealed class RtspMedia : IStreamSubscriber, IDisposable
         SdpSessionId = Random.Shared.NextInt64(1, long.MaxValue / 2);
     }
 
-    public Stream Stream { get; }
+    public StreamHub Stream { get; }
 
     /// <summary>Gets the SDP session id (o= line), stable for this media.</summary>
     public long SdpSessionId { get; }

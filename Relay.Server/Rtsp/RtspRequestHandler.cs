@@ -265,7 +265,7 @@ internal sealed partial class RtspRequestHandler(RtspServer server, RtspConnecti
     }
 
     /// <summary>Finds the stream (and track, for a control URL ending in trackID=N) a request URI names.</summary>
-    private bool TryResolve(string uri, out Stream stream, out int? track)
+    private bool TryResolve(string uri, out StreamHub stream, out int? track)
     {
         stream = null!;
         track = null;
@@ -275,7 +275,7 @@ internal sealed partial class RtspRequestHandler(RtspServer server, RtspConnecti
             return false;
         }
 
-        if (server.Catalog.TryGetStream(path, out var found))
+        if (server.Catalog.TryGetHub(path, out var found))
         {
             stream = found;
             return true;
@@ -283,7 +283,7 @@ internal sealed partial class RtspRequestHandler(RtspServer server, RtspConnecti
 
         var slash = path.LastIndexOf('/');
         if (slash > 0 && TrackSegment().Match(path[(slash + 1)..]) is { Success: true } match
-            && server.Catalog.TryGetStream(path[..slash], out found))
+            && server.Catalog.TryGetHub(path[..slash], out found))
         {
             stream = found;
             track = int.Parse(match.Groups[1].Value, CultureInfo.InvariantCulture);

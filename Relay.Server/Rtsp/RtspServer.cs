@@ -20,7 +20,7 @@ internal sealed partial class RtspServer : IHostedService, IAsyncDisposable
 
     private readonly ConcurrentDictionary<string, RtspSession> _sessions = new(StringComparer.OrdinalIgnoreCase);
     private readonly ConcurrentDictionary<IPEndPoint, (RtspSession Session, int Track)> _rtcpRoutes = new();
-    private readonly Dictionary<Stream, RtspMedia> _media = []; // guarded by itself
+    private readonly Dictionary<StreamHub, RtspMedia> _media = []; // guarded by itself
     private readonly ILogger _logger;
     private readonly CancellationTokenSource _stop = new();
     private UdpTransport? _udp;
@@ -90,7 +90,7 @@ internal sealed partial class RtspServer : IHostedService, IAsyncDisposable
     public void CloseConnection() => Interlocked.Decrement(ref _connections);
 
     /// <summary>Gets (creating on first use) how <paramref name="stream"/> is served over RTSP.</summary>
-    public RtspMedia GetMedia(Stream stream)
+    public RtspMedia GetMedia(StreamHub stream)
     {
         lock (_media)
         {

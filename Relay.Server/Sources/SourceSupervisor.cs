@@ -17,7 +17,7 @@ namespace Relay.Server.Sources;
 /// </summary>
 internal sealed partial class SourceSupervisor : IAsyncDisposable
 {
-    private readonly Stream _stream;
+    private readonly StreamHub _stream;
     private readonly ISource _source;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
@@ -29,7 +29,7 @@ internal sealed partial class SourceSupervisor : IAsyncDisposable
     private Task? _loop;
     private long _lastOnline; // timestamp when the last connection ended while online; 0 = never online
 
-    public SourceSupervisor(Stream stream, ISource source, TimeProvider time, ILogger logger)
+    public SourceSupervisor(StreamHub stream, ISource source, TimeProvider time, ILogger logger)
     {
         _stream = stream;
         _source = source;

@@ -9,11 +9,11 @@ namespace Relay.Server.Streams;
 /// </summary>
 internal sealed class AccessUnitReader : IStreamSubscriber, IDisposable
 {
-    private readonly Stream _stream;
+    private readonly StreamHub _stream;
     private readonly FrameQueue<AccessUnit> _queue;
     private int _disposed;
 
-    internal AccessUnitReader(Stream stream, FrameQueueOptions options, TimeProvider time)
+    internal AccessUnitReader(StreamHub stream, FrameQueueOptions options, TimeProvider time)
     {
         _stream = stream;
         _queue = new FrameQueue<AccessUnit>(options, time, startAtKeyframe: true);

@@ -5,7 +5,7 @@ using Relay.Media;
 namespace Relay.Server.Streams;
 
 /// <summary>
-/// A channel: a stream hub of its own (<see cref="Output"/>, served on every output under the channel's name) whose
+/// A channel: a stream hub of its own (<see cref="Hub"/>, served on every output under the channel's name) whose
 /// media is another stream's, and which can be switched to another stream while its readers stay connected.
 /// </summary>
 /// <remarks>
@@ -27,8 +27,8 @@ internal sealed class Channel : IStreamSubscriber, IDisposable
     private static readonly TimeSpan BurstSpacing = TimeSpan.FromMilliseconds(1);
 
     private readonly Lock _switch = new(); // orders switches, lease changes and disposal
-    private Stream? _source; // guarded by _switch
-    private Stream? _lastSource; // guarded by _switch: the last stream followed, kept while none is
+    private StreamHub? _source; // guarded by _switch
+    private StreamHub? _lastSource; // guarded by _switch: the last stream followed, kept while none is
     private IDisposable? _sourceLease; // guarded by _switch
     private TrackInfo[] _tracks = []; // the followed stream's tracks as last forwarded; touched on its delivery thread
     private bool _epochStarted; // whether the output began an epoch for the followed stream; touched on its delivery thread
@@ -38,12 +38,12 @@ internal sealed class Channel : IStreamSubscriber, IDisposable
     public Channel(ChannelConfig config, TimeProvider time, ILogger logger)
     {
         Config = config;
-        Output = new Stream(new StreamConfig { Name = config.Name, Source = new Uri("channel:" + Uri.EscapeDataString(config.Stream)) }, time, logger);
-        Output.LeasesChanged += _ => SyncLease();
+        Hub = new StreamHub(new StreamConfig { Name = config.Name, Source = new Uri("channel:" + Uri.EscapeDataString(config.Stream)) }, time, logger);
+        Hub.LeasesChanged += _ => SyncLease();
     }
 
     /// <summary>Gets the hub readers of the channel read from.</summary>
-    public Stream Output { get; }
+    public StreamHub Hub { get; }
 
     public string Name => Config.Name;
 
@@ -51,7 +51,7 @@ internal sealed class Channel : IStreamSubscriber, IDisposable
     public ChannelConfig Config { get; private set; }
 
     /// <summary>Gets the stream followed now; null while the configured stream does not exist.</summary>
-    public Stream? Source
+    public StreamHub? Source
     {
         get
         {
@@ -73,7 +73,7 @@ internal sealed class Channel : IStreamSubscriber, IDisposable
     /// new stream's cached GOP reaches the channel's readers before this returns.
     /// </summary>
     /// <returns>True when the channel switched from one stream to another.</returns>
-    public bool Follow(ChannelConfig config, Stream? source)
+    public bool Follow(ChannelConfig config, StreamHub? source)
     {
         lock (_switch)
         {
@@ -89,7 +89,7 @@ internal sealed class Channel : IStreamSubscriber, IDisposable
                 previous.Unsubscribe(this); // no call from it after this returns
                 _sourceLease?.Dispose();
                 _sourceLease = null;
-                Output.OnEpochEnded();
+                Hub.OnEpochEnded();
             }
 
             _source = source;
@@ -100,15 +100,15 @@ internal sealed class Channel : IStreamSubscriber, IDisposable
                 return false;
             }
 
-            Output.UpdateConfig(source.Config with { Name = Name });
+            Hub.UpdateConfig(source.Config with { Name = Name });
             if (_lastSource is not null && !ReferenceEquals(_lastSource, source))
             {
-                Output.NoteSourceSwitch(); // another camera from the next epoch on: HLS marks it with a discontinuity
+                Hub.NoteSourceSwitch(); // another camera from the next epoch on: HLS marks it with a discontinuity
             }
 
             _lastSource = source;
 
-            if (Output.Leases > 0)
+            if (Hub.Leases > 0)
             {
                 _sourceLease = source.Lease();
             }
@@ -181,7 +181,7 @@ internal sealed class Channel : IStreamSubscriber, IDisposable
             if (tracks[i] != _tracks[i])
             {
                 _tracks[i] = tracks[i];
-                Output.OnTrackChanged(tracks[i]);
+                Hub.OnTrackChanged(tracks[i]);
             }
         }
     }
@@ -192,7 +192,7 @@ internal sealed class Channel : IStreamSubscriber, IDisposable
         // The followed stream is going away (called under its lock: take no lock of ours). Readers stay, paused;
         // the next reconciliation follows the stream's successor, if any.
         _epochStarted = false;
-        Output.OnEpochEnded();
+        Hub.OnEpochEnded();
     }
 
     /// <summary>Leaves the followed stream and closes the channel's readers.</summary>
@@ -212,14 +212,14 @@ internal sealed class Channel : IStreamSubscriber, IDisposable
             _sourceLease = null;
         }
 
-        Output.Dispose();
+        Hub.Dispose();
     }
 
     private void StartEpoch(IReadOnlyList<TrackInfo> tracks)
     {
         _tracks = [.. tracks];
         _epochStarted = true;
-        Output.OnEpochStarted(_tracks);
+        Hub.OnEpochStarted(_tracks);
     }
 
     private void Forward(AccessUnit unit) => Forward(unit, unit.Dts, unit.Pts);
@@ -228,18 +228,18 @@ internal sealed class Channel : IStreamSubscriber, IDisposable
     {
         var copy = AccessUnit.Copy(unit.TrackIndex, unit.Data.Span, unit.IsKeyframe, pts, dts);
         copy.Marker = unit.Marker;
-        Output.OnAccessUnit(copy); // takes our reference
+        Hub.OnAccessUnit(copy); // takes our reference
     }
 
     private void SyncLease()
     {
         lock (_switch)
         {
-            if (Output.Leases > 0 && _sourceLease is null && _source is not null && !_disposed)
+            if (Hub.Leases > 0 && _sourceLease is null && _source is not null && !_disposed)
             {
                 _sourceLease = _source.Lease();
             }
-            else if (Output.Leases == 0 && _sourceLease is not null)
+            else if (Hub.Leases == 0 && _sourceLease is not null)
             {
                 _sourceLease.Dispose();
                 _sourceLease = null;

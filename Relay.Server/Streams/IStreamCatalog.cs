@@ -2,9 +2,11 @@ using System.Diagnostics.CodeAnalysis;
 
 namespace Relay.Server.Streams;
 
-/// <summary>Finds streams by name for the servers (RTSP, HTTP outputs).</summary>
+/// <summary>What the servers (RTSP, HTTP outputs) need of the registry: the hub a path serves.</summary>
 internal interface IStreamCatalog
 {
-    /// <summary>Finds a stream by name (case-insensitive; surrounding slashes ignored).</summary>
-    bool TryGetStream(string name, [NotNullWhen(true)] out Stream? stream);
+    /// <summary>
+    /// Finds the hub readers of a path read: a stream's, or a channel's (case-insensitive; surrounding slashes ignored).
+    /// </summary>
+    bool TryGetHub(string path, [NotNullWhen(true)] out StreamHub? hub);
 }

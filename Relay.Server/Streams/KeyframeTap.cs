@@ -24,7 +24,7 @@ internal sealed class KeyframeTap : IStreamSubscriber
 
     /// <summary>Gets the stream's latest keyframe, waiting up to <paramref name="timeout"/> for one.</summary>
     /// <returns>The keyframe (the caller releases its unit), or null when none came in time or the stream went away.</returns>
-    public static async Task<Keyframe?> TakeAsync(Stream stream, TimeSpan timeout, TimeProvider time, CancellationToken cancellationToken)
+    public static async Task<Keyframe?> TakeAsync(StreamHub stream, TimeSpan timeout, TimeProvider time, CancellationToken cancellationToken)
     {
         var tap = new KeyframeTap();
         try

@@ -37,7 +37,7 @@ public sealed class StreamsWriteApiTests(ITestOutputHelper output) : InteropTest
         await camReader.WaitForFramesAsync(10, TimeSpan.FromSeconds(20));
         using var stale = await SendAsync(http, HttpMethod.Patch, "/api/v1/streams/cam", new { transport = "udp" }, ifMatch: "\"0123\"");
         using var patched = await SendAsync(http, HttpMethod.Patch, "/api/v1/streams/cam", new { transport = "udp" }, ifMatch: createdTag);
-        await Eventually.WaitAsync(() => relay.Streams.TryGet("cam", out var r) && r.Stream.Epochs >= 2 && r.Stream.IsOnline, TimeSpan.FromSeconds(20), "the camera to be pulled again over UDP");
+        await Eventually.WaitAsync(() => relay.Streams.TryGetStream("cam", out var r) && r.Hub.Epochs >= 2 && r.Hub.IsOnline, TimeSpan.FromSeconds(20), "the camera to be pulled again over UDP");
         var framesBeforeDelete = camReader.Frames;
 
         using var deleted = await SendAsync(http, HttpMethod.Delete, "/api/v1/streams/cam", body: null, ifMatch: patched.Headers.ETag?.Tag);
@@ -65,7 +65,7 @@ public sealed class StreamsWriteApiTests(ITestOutputHelper output) : InteropTest
         Assert.True(other.ExitCode == 0, other.Result.Stderr);
         Assert.Empty(other.Problems);
         Assert.InRange(other.Frames, 290, 320);
-        Assert.True(relay.Streams.TryGet("other", out var o) && o.Stream.Epochs == 1, "the other stream was not restarted");
+        Assert.True(relay.Streams.TryGetStream("other", out var o) && o.Hub.Epochs == 1, "the other stream was not restarted");
     }
 
     [Fact]

@@ -25,7 +25,7 @@ public sealed class RelayHost : IAsyncDisposable
 
     public WebApplication App { get; }
 
-    internal StreamManager Streams => App.Services.GetRequiredService<StreamManager>();
+    internal StreamRegistry Streams => App.Services.GetRequiredService<StreamRegistry>();
 
     /// <summary>Gets the HTTP base address, for example http://127.0.0.1:41234.</summary>
     public Uri HttpBase { get; private set; } = null!;

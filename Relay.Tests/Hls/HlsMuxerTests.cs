@@ -1,11 +1,11 @@
 using System.Buffers.Binary;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
+using Relay.Server.Streams;
 using Relay.Configuration;
 using Relay.Media;
 using Relay.Server.Hls;
 using Relay.Tests.Fixtures;
-using Stream = Relay.Server.Streams.Stream;
 
 namespace Relay.Tests.Hls;
 
@@ -18,14 +18,14 @@ public sealed class HlsMuxerTests : IDisposable
     internal static readonly byte[] Aac48kMono = [0x11, 0x88];
 
     private readonly FakeTimeProvider _time = new(new DateTimeOffset(2026, 12, 1, 12, 0, 0, TimeSpan.Zero));
-    private readonly Stream _stream;
+    private readonly StreamHub _stream;
     private TrackInfo _video = new() { Index = 0, Kind = MediaKind.Video, Codec = Codec.H264, ClockRate = 90000, Width = 320, Height = 240, FrameRate = 25, Sps = Sps240p, Pps = Pps };
     private int _frame;
     private TimeSpan _sourceClock;
 
     public HlsMuxerTests()
     {
-        _stream = new Stream(new StreamConfig { Name = "cam1", Source = new Uri("test:") }, _time, NullLogger.Instance);
+        _stream = new StreamHub(new StreamConfig { Name = "cam1", Source = new Uri("test:") }, _time, NullLogger.Instance);
     }
 
     public void Dispose() => _stream.Dispose();

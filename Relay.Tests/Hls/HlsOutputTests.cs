@@ -135,7 +135,7 @@ public sealed class HlsOutputTests(ITestOutputHelper output) : InteropTestBase(o
         await using var relay = await RelayHost.StartAsync(new Dictionary<string, string?> { ["Relay:Streams:cam:Source"] = camera.Url.ToString() }, Logs);
         using var http = new HttpClient { BaseAddress = new Uri(relay.HttpBase, "/streams/cam/") };
         (await http.GetAsync("index.m3u8")).EnsureSuccessStatusCode();
-        var stream = relay.Streams.TryGet("cam", out var runtime) ? runtime.Stream : throw new InvalidOperationException();
+        var stream = relay.Streams.TryGetStream("cam", out var runtime) ? runtime.Hub : throw new InvalidOperationException();
         await Eventually.WaitAsync(async () => LowLatencyPlaylist.Parse(await http.GetStringAsync("stream.m3u8")).Segments.Count(s => s.Uri is not null) >= 2, Timeout, "two segments before the outage");
 
         await camera.PowerOffAsync();

@@ -21,7 +21,7 @@ public sealed class OnDemandTests(ITestOutputHelper output) : InteropTestBase(ou
                 ["Relay:Streams:cam1:IdleTimeout"] = "2s",
             },
             Logs);
-        Assert.True(relay.Streams.TryGet("cam1", out var runtime));
+        Assert.True(relay.Streams.TryGetStream("cam1", out var runtime));
 
         await Task.Delay(TimeSpan.FromSeconds(1)); // the scenario: the relay runs with nobody reading
         var sessionsBeforeReaders = camera.SessionCount;
@@ -32,7 +32,7 @@ public sealed class OnDemandTests(ITestOutputHelper output) : InteropTestBase(ou
         var sessionsWhileReading = camera.SessionCount;
         var second = await Clients.FirstVideoNalTypesAsync(relay.RtspUrl("cam1"), "tcp", packets: 10);
         await first.DisposeAsync();
-        Output.WriteLine($"relay sessions after the readers left: {relay.Rtsp.Sessions.Count}, leases {runtime.Stream.Leases}");
+        Output.WriteLine($"relay sessions after the readers left: {relay.Rtsp.Sessions.Count}, leases {runtime.Hub.Leases}");
         var left = DateTime.UtcNow;
         await Eventually.WaitAsync(() => camera.SessionCount == 0, TimeSpan.FromSeconds(10), "the camera session to end");
         var closedAfter = DateTime.UtcNow - left;

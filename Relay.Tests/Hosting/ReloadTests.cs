@@ -35,7 +35,7 @@ public sealed class ReloadTests(ITestOutputHelper output) : InteropTestBase(outp
             Assert.True(read.ExitCode == 0, read.Result.Stderr);
             Assert.Empty(read.Problems);
             Assert.InRange(read.Frames, 145, 175);
-            Assert.True(relay.Streams.TryGet("c", out var c) && c.Stream.Epochs == 1, "the unchanged stream was not restarted");
+            Assert.True(relay.Streams.TryGetStream("c", out var c) && c.Hub.Epochs == 1, "the unchanged stream was not restarted");
         }
         finally
         {
@@ -62,7 +62,7 @@ public sealed class ReloadTests(ITestOutputHelper output) : InteropTestBase(outp
             Assert.False(applied);
             Assert.Contains(Logs.Lines, l => l.Contains("Relay:Streams:bad:Source", StringComparison.Ordinal));
             Assert.Contains(Logs.Lines, l => l.Contains("Relay:Streams:worse:Source", StringComparison.Ordinal));
-            Assert.False(relay.Streams.TryGet("bad", out _));
+            Assert.False(relay.Streams.TryGetStream("bad", out _));
             Assert.Equal("h264", Assert.Single(stillServed)["codec_name"]);
         }
         finally

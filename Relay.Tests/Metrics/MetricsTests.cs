@@ -118,7 +118,7 @@ public sealed partial class MetricsTests(ITestOutputHelper output) : InteropTest
             },
             Logs);
         await Clients.ProbeAsync(relay.RtspUrl("cam1"), "tcp");
-        await Eventually.WaitAsync(() => relay.Streams.TryGet("wrong", out var r) && r.Status.LastError == Relay.Configuration.RelayError.SourceUnauthorized, Timeout, "the wrong password to be refused");
+        await Eventually.WaitAsync(() => relay.Streams.TryGetStream("wrong", out var r) && r.Status.LastError == Relay.Configuration.RelayError.SourceUnauthorized, Timeout, "the wrong password to be refused");
         using var http = new HttpClient { BaseAddress = relay.HttpBase };
 
         var texts = new[]

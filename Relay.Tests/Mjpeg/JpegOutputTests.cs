@@ -43,8 +43,8 @@ public sealed class JpegOutputTests(ITestOutputHelper output) : InteropTestBase(
     {
         // A keyframe every 6 s: waiting for the next one would take 3 s on average.
         await using var relay = await RelayHost.StartAsync(new Dictionary<string, string?> { ["Relay:Streams:cam:Source"] = "test:size=640x360&fps=25&gop=150&bitrate=500" }, Logs);
-        Assert.True(relay.Streams.TryGet("cam", out var runtime));
-        await Eventually.WaitAsync(() => runtime.Stream.Statistics.Units >= 10, Timeout, "the first GOP to be cached");
+        Assert.True(relay.Streams.TryGetStream("cam", out var runtime));
+        await Eventually.WaitAsync(() => runtime.Hub.Statistics.Units >= 10, Timeout, "the first GOP to be cached");
         using var http = new HttpClient { BaseAddress = relay.HttpBase };
 
         var timings = new List<TimeSpan>();

@@ -90,7 +90,7 @@ public sealed class RtspClientTests(ITestOutputHelper output) : InteropTestBase(
         await Clients.ProbeAsync(relay.RtspUrl("cam1"), "tcp"); // the stream is up
 
         var readers = Enumerable.Range(0, 50).Select(_ => Clients.ReadWithFfmpegAsync(relay.RtspUrl("cam1"), "tcp", seconds: 6)).ToList();
-        await Eventually.WaitAsync(() => relay.Streams.TryGet("cam1", out var r) && relay.App.Services.GetService(typeof(Relay.Server.Rtsp.RtspServer)) is Relay.Server.Rtsp.RtspServer s && s.Sessions.Count(x => x.IsPlaying) == 50, TimeSpan.FromSeconds(30), "50 playing sessions");
+        await Eventually.WaitAsync(() => relay.Streams.TryGetStream("cam1", out var r) && relay.App.Services.GetService(typeof(Relay.Server.Rtsp.RtspServer)) is Relay.Server.Rtsp.RtspServer s && s.Sessions.Count(x => x.IsPlaying) == 50, TimeSpan.FromSeconds(30), "50 playing sessions");
         var cameraSessions = camera.SessionCount;
         var results = await Task.WhenAll(readers);
 

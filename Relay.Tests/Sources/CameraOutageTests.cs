@@ -18,7 +18,7 @@ public sealed class CameraOutageTests(ITestOutputHelper output) : InteropTestBas
     {
         await using var camera = await FakeCamera.StartAsync();
         await using var relay = await RelayHost.StartAsync(new Dictionary<string, string?> { ["Relay:Streams:cam1:Source"] = camera.Url.ToString() }, Logs);
-        var stream = relay.Streams.TryGet("cam1", out var runtime) ? runtime.Stream : throw new InvalidOperationException();
+        var stream = relay.Streams.TryGetStream("cam1", out var runtime) ? runtime.Hub : throw new InvalidOperationException();
         await using var ffmpeg = LiveProcess.Ffmpeg(relay.RtspUrl("cam1"), transport);
         await using var gst = LiveProcess.Start("gst-launch-1.0", "-q", "rtspsrc", $"location={relay.RtspUrl("cam1")}", $"protocols={transport}", "!", "rtph264depay", "!", "h264parse", "!", "fakesink", "num-buffers=200");
         await ffmpeg.WaitForFramesAsync(50, Timeout);
@@ -64,7 +64,7 @@ public sealed class CameraOutageTests(ITestOutputHelper output) : InteropTestBas
         using var http = new HttpClient { BaseAddress = relay.HttpBase };
 
         var describe = await Clients.DescribeStatusAsync(relay.RtspPort, relay.RtspUrl("dead"));
-        await Eventually.WaitAsync(() => relay.Streams.TryGet("dead", out var r) && r.Status.Reconnects >= 2, Timeout, "two failed attempts");
+        await Eventually.WaitAsync(() => relay.Streams.TryGetStream("dead", out var r) && r.Status.Reconnects >= 2, Timeout, "two failed attempts");
         var status = await http.GetFromJsonAsync<System.Text.Json.JsonElement>("/api/v1/streams/dead");
         var read = await reader;
 
@@ -89,9 +89,10 @@ public sealed class CameraOutageTests(ITestOutputHelper output) : InteropTestBas
             Logs);
         using var http = new HttpClient { BaseAddress = relay.HttpBase };
 
-        await Eventually.WaitAsync(() => relay.Streams.TryGet("cam1", out var r) && r.Status.State == Relay.Configuration.StreamState.Faulted, Timeout, "the stream to be faulted");
+        await Eventually.WaitAsync(() => relay.Streams.TryGetStream("cam1", out var r) && r.Status.State == Relay.Configuration.StreamState.Faulted, Timeout, "the stream to be faulted");
         var json = await http.GetStringAsync("/api/v1/streams/cam1");
-        var attemptsAtFault = relay.Streams.TryGet("cam1", out var runtime) ? runtime.Status.Reconnects : 0;
+        var runtime = relay.Streams.FindStream("cam1") ?? throw new InvalidOperationException("cam1 is gone");
+        var attemptsAtFault = runtime.Status.Reconnects;
         await Task.Delay(TimeSpan.FromSeconds(5)); // the scenario: watch the retry pace for five seconds
         var attempts = runtime.Status.Reconnects - attemptsAtFault;
 

@@ -3,7 +3,6 @@ using Relay.Media;
 using Relay.Server.Codecs;
 using Relay.Server.Hosting;
 using Relay.Server.Streams;
-using Stream = Relay.Server.Streams.Stream;
 using Relay.Tests.Fixtures;
 using Xunit.Abstractions;
 
@@ -141,6 +140,7 @@ public sealed class RtspIngestTests(ITestOutputHelper output) : InteropTestBase(
         Assert.Equal(2, stream.Epochs);
         var all = before.Concat(after).Where(u => u.Track == 0).ToList();
         Assert.All(all.Zip(all.Skip(1)), p => Assert.True(p.Second.Dts > p.First.Dts, $"DTS {p.Second.Dts} after {p.First.Dts}"));
+
         Assert.True(after[0].IsKeyframe, "the new epoch starts at a keyframe");
         var gap = after[0].Dts - before.Where(u => u.Track == 0).Last().Dts;
         Assert.InRange(gap, outage, outage + TimeSpan.FromSeconds(15));
@@ -173,9 +173,9 @@ public sealed class RtspIngestTests(ITestOutputHelper output) : InteropTestBase(
             },
             Logs);
 
-    private static Stream GetStream(RelayHost relay, string name)
+    private static StreamHub GetStream(RelayHost relay, string name)
     {
-        Assert.True(relay.Streams.TryGet(name, out var runtime));
-        return runtime.Stream;
+        Assert.True(relay.Streams.TryGetStream(name, out var runtime));
+        return runtime.Hub;
     }
 }

@@ -18,7 +18,7 @@ public sealed class StallTests(ITestOutputHelper output) : InteropTestBase(outpu
                 ["Relay:Streams:cam1:StallTimeout"] = "2s",
             },
             Logs);
-        Assert.True(relay.Streams.TryGet("cam1", out var runtime));
+        Assert.True(relay.Streams.TryGetStream("cam1", out var runtime));
         await using var reader = LiveProcess.Ffmpeg(relay.RtspUrl("cam1"), "tcp");
         await reader.WaitForFramesAsync(25, TimeSpan.FromSeconds(30));
 
@@ -26,7 +26,7 @@ public sealed class StallTests(ITestOutputHelper output) : InteropTestBase(outpu
         var frozenAt = reader.Frames;
         await reader.WaitForFramesAsync(frozenAt + 50, TimeSpan.FromSeconds(30));
 
-        Assert.Equal(2, runtime.Stream.Epochs);
+        Assert.Equal(2, runtime.Hub.Epochs);
         Assert.Equal(Relay.Configuration.RelayError.SourceStalled, runtime.Status.LastError);
         Assert.False(reader.HasExited);
     }

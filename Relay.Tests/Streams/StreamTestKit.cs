@@ -1,8 +1,8 @@
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
+using Relay.Server.Streams;
 using Relay.Configuration;
 using Relay.Media;
-using Stream = Relay.Server.Streams.Stream;
 
 namespace Relay.Tests.Streams;
 
@@ -12,7 +12,7 @@ internal static class StreamTestKit
     public static readonly TrackInfo Video = new() { Index = 0, Kind = MediaKind.Video, Codec = Codec.H264, ClockRate = 90000, Sps = new byte[] { 0x67, 0x42, 0xC0, 0x15 }, Pps = new byte[] { 0x68, 0xCE } };
     public static readonly TrackInfo Audio = new() { Index = 1, Kind = MediaKind.Audio, Codec = Codec.Pcmu, ClockRate = 8000, Channels = 1 };
 
-    public static Stream CreateStream(FakeTimeProvider time, StreamConfig? config = null) =>
+    public static StreamHub CreateStream(FakeTimeProvider time, StreamConfig? config = null) =>
         new(config ?? new StreamConfig { Name = "cam1", Source = new Uri("test:") }, time, NullLogger.Instance);
 
     /// <summary>A video unit; <paramref name="frame"/> is its number at 25 fps.</summary>
@@ -32,7 +32,7 @@ internal static class StreamTestKit
     }
 
     /// <summary>Feeds frames <paramref name="first"/>..<paramref name="last"/> with a keyframe every <paramref name="gop"/>.</summary>
-    public static void FeedVideo(Stream stream, int first, int last, int gop = 25)
+    public static void FeedVideo(StreamHub stream, int first, int last, int gop = 25)
     {
         for (var i = first; i <= last; i++)
         {

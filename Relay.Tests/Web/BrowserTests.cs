@@ -25,8 +25,8 @@ public sealed class BrowserTests(ChromiumBrowser chromium, ITestOutputHelper out
                 ["Relay:Streams:other:Source"] = "test:pattern=ball&size=160x120&fps=5&gop=5&bitrate=50",
             },
             Logs);
-        Assert.True(relay.Streams.TryGet("cam", out var runtime));
-        await Eventually.WaitAsync(() => runtime.Stream.IsReady, Timeout, "the stream to be online");
+        Assert.True(relay.Streams.TryGetStream("cam", out var runtime));
+        await Eventually.WaitAsync(() => runtime.Hub.IsReady, Timeout, "the stream to be online");
 
         // A running relay has served HLS before; the first viewer of this camera still finds its muxer cold. (Tests run
         // the relay JIT-compiled: its first HLS request would also pay for compiling the code, which a production
@@ -108,14 +108,14 @@ public sealed class BrowserTests(ChromiumBrowser chromium, ITestOutputHelper out
     {
         await using var camera = await FakeCamera.StartAsync(new FakeCameraOptions { Width = 640, Height = 360 });
         await using var relay = await RelayHost.StartAsync(new Dictionary<string, string?> { ["Relay:Streams:cam:Source"] = camera.Url.ToString() }, Logs);
-        Assert.True(relay.Streams.TryGet("cam", out var runtime));
+        Assert.True(relay.Streams.TryGetStream("cam", out var runtime));
         var page = await chromium.NewPageAsync();
         await page.GotoAsync(new Uri(relay.HttpBase, "/watch/cam").ToString());
         await page.EvaluateAsync("window.sameDocument = true");
         await WaitAsync(page, "document.getElementById('video').currentTime > 2", "playback");
 
         await camera.PowerOffAsync();
-        await Eventually.WaitAsync(() => !runtime.Stream.IsOnline, Timeout, "the relay to notice the camera is gone");
+        await Eventually.WaitAsync(() => !runtime.Hub.IsOnline, Timeout, "the relay to notice the camera is gone");
         await page.WaitForTimeoutAsync(5000); // the scenario: a five-second outage
         var stalledAt = (await State(page)).CurrentTime;
         await camera.PowerOnAsync();

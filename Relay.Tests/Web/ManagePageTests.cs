@@ -54,7 +54,7 @@ public sealed class ManagePageTests(ChromiumBrowser chromium, ITestOutputHelper 
 
         Assert.Contains("ftp", sourceProblem, StringComparison.Ordinal);
         Assert.Contains("duration", idleProblem, StringComparison.Ordinal);
-        Assert.True(relay.Streams.TryGet("door", out _));
+        Assert.True(relay.Streams.TryGetStream("door", out _));
         Assert.InRange(before, 180, 255);
         Assert.InRange(after, 0, 60);
         Assert.True(await viewer.EvaluateAsync<bool>("window.sameDocument === true"), "the viewer was reloaded");

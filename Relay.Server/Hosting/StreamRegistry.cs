@@ -5,7 +5,6 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Primitives;
 using Relay.Configuration;
-using Relay.Server.Api;
 using Relay.Server.Configuration;
 using Relay.Server.GStreamer;
 using Relay.Server.Sources;
@@ -14,7 +13,8 @@ using Relay.Server.Streams;
 namespace Relay.Server.Hosting;
 
 /// <summary>
-/// Reconciles the wanted streams with the running ones: at start, whenever the configuration reloads (a watched file
+/// The relay's paths by name, the one owner of them: each configured stream (<see cref="PulledStream"/>: its hub and
+/// the supervisor that pulls its source) and each <see cref="Channel"/>. It reconciles the wanted streams with the running ones: at start, whenever the configuration reloads (a watched file
 /// changed), and on every change made through the API. Added streams start, removed ones stop (their readers are
 /// closed), changed ones are updated in place; streams that did not change are not touched. An invalid reload is
 /// rejected with every error logged, and the last good configuration stays.
@@ -24,9 +24,9 @@ namespace Relay.Server.Hosting;
 /// changed through the API is the API's from then on (a reload of the file does not touch it), and a file stream
 /// deleted through the API stays deleted until the API makes it again.
 /// </remarks>
-internal sealed partial class StreamManager : IHostedService, IStreamCatalog, IAsyncDisposable
+internal sealed partial class StreamRegistry : IHostedService, IStreamCatalog, IAsyncDisposable
 {
-    private readonly ConcurrentDictionary<string, StreamRuntime> _streams = new(StringComparer.OrdinalIgnoreCase);
+    private readonly ConcurrentDictionary<string, PulledStream> _streams = new(StringComparer.OrdinalIgnoreCase);
     private readonly ConcurrentDictionary<string, Channel> _channels = new(StringComparer.OrdinalIgnoreCase);
     private readonly SemaphoreSlim _reconcile = new(1, 1);
     private readonly RelayConfig _initial;
@@ -43,7 +43,7 @@ internal sealed partial class StreamManager : IHostedService, IStreamCatalog, IA
 
     private readonly Metrics.RelayMetrics? _metrics;
 
-    public StreamManager(RelayConfig config, IConfiguration configuration, ISourceFactory sources, TimeProvider time, ILoggerFactory loggers, Metrics.RelayMetrics? metrics = null)
+    public StreamRegistry(RelayConfig config, IConfiguration configuration, ISourceFactory sources, TimeProvider time, ILoggerFactory loggers, Metrics.RelayMetrics? metrics = null)
     {
         _metrics = metrics;
         _initial = config;
@@ -52,17 +52,20 @@ internal sealed partial class StreamManager : IHostedService, IStreamCatalog, IA
         _sources = sources;
         _time = time;
         _loggers = loggers;
-        _logger = loggers.CreateLogger<StreamManager>();
+        _logger = loggers.CreateLogger<StreamRegistry>();
     }
 
     /// <summary>Gets the running streams.</summary>
-    public IReadOnlyCollection<StreamRuntime> Streams => _streams.Values.OrderBy(s => s.Name, StringComparer.OrdinalIgnoreCase).ToArray();
+    public IReadOnlyCollection<PulledStream> Streams => _streams.Values.OrderBy(s => s.Name, StringComparer.OrdinalIgnoreCase).ToArray();
 
     /// <summary>Gets the channels.</summary>
     public IReadOnlyCollection<Channel> Channels => _channels.Values.OrderBy(c => c.Name, StringComparer.OrdinalIgnoreCase).ToArray();
 
     /// <summary>Finds a channel by name (case-insensitive; leading and trailing slashes ignored).</summary>
     public bool TryGetChannel(string name, [NotNullWhen(true)] out Channel? channel) => _channels.TryGetValue(name.Trim('/'), out channel);
+
+    /// <summary>Finds a channel by name, or null (see <see cref="TryGetChannel"/>).</summary>
+    public Channel? FindChannel(string name) => TryGetChannel(name, out var channel) ? channel : null;
 
     /// <summary>Tells whether a channel was made or changed through the API (else it is the configuration's).</summary>
     public bool IsChannelFromApi(string name) => _stored.Channels.ContainsKey(name);
@@ -71,17 +74,17 @@ internal sealed partial class StreamManager : IHostedService, IStreamCatalog, IA
     public string ETag(ChannelConfig config) => Tag($"channel\n{config.Name}\n{config.Stream}");
 
     /// <summary>
-    /// Changes one channel as the API asks, in order with every other change (see <see cref="EditAsync"/>): saved to
+    /// Changes one channel as the API asks, in order with every other change (see <see cref="EditStreamAsync"/>): saved to
     /// the state file, then applied; a switch reaches the channel's readers before this returns.
     /// </summary>
     /// <returns>True when a change was made.</returns>
     /// <exception cref="System.IO.IOException">The state file could not be written; nothing changed.</exception>
-    public Task<bool> EditChannelAsync(string name, Func<ChannelConfig?, ChannelEdit> plan) =>
+    public Task<bool> EditChannelAsync(string name, Func<ChannelConfig?, Edit<ChannelConfig>> plan) =>
         SaveAndApplyAsync(
             () => plan(_channels.TryGetValue(name, out var channel) ? channel.Config : null) switch
             {
-                { Kind: StreamEditKind.Delete } => _stored.WithoutChannel(name, inFile: _current.Channels.ContainsKey(name)),
-                { Kind: StreamEditKind.Save, Config: { } config } => _stored.WithChannel(config.Name, config.Stream),
+                { Kind: EditKind.Delete } => _stored.WithoutChannel(name, inFile: _current.Channels.ContainsKey(name)),
+                { Kind: EditKind.Save, Config: { } config } => _stored.WithChannel(config.Name, config.Stream),
                 _ => null,
             },
             () =>
@@ -110,12 +113,12 @@ internal sealed partial class StreamManager : IHostedService, IStreamCatalog, IA
     /// </summary>
     /// <returns>True when a change was made.</returns>
     /// <exception cref="System.IO.IOException">The state file could not be written; nothing changed.</exception>
-    public Task<bool> EditAsync(string name, Func<StreamConfig?, StreamEdit> plan) =>
+    public Task<bool> EditStreamAsync(string name, Func<StreamConfig?, Edit<StreamConfig>> plan) =>
         SaveAndApplyAsync(
-            () => plan(_streams.TryGetValue(name, out var runtime) ? runtime.Config : null) switch
+            () => plan(_streams.TryGetValue(name, out var stream) ? stream.Config : null) switch
             {
-                { Kind: StreamEditKind.Delete } => _stored.Without(name, inFile: _current.Streams.ContainsKey(name)),
-                { Kind: StreamEditKind.Save, Config: { } config } => _stored.With(config.Name, StreamSettings.Explicit(config)),
+                { Kind: EditKind.Delete } => _stored.Without(name, inFile: _current.Streams.ContainsKey(name)),
+                { Kind: EditKind.Save, Config: { } config } => _stored.With(config.Name, StreamSettings.Explicit(config)),
                 _ => null,
             },
             () =>
@@ -150,13 +153,16 @@ internal sealed partial class StreamManager : IHostedService, IStreamCatalog, IA
     }
 
     /// <summary>Finds a stream by name (case-insensitive; leading and trailing slashes ignored).</summary>
-    public bool TryGet(string name, out StreamRuntime runtime) => _streams.TryGetValue(name.Trim('/'), out runtime!);
+    public bool TryGetStream(string name, [NotNullWhen(true)] out PulledStream? stream) => _streams.TryGetValue(name.Trim('/'), out stream);
 
-    /// <summary>Finds the hub of a stream or of a channel by name: what readers of that path read.</summary>
-    public bool TryGetStream(string name, [NotNullWhen(true)] out Stream? stream)
+    /// <summary>Finds a stream by name, or null (see <see cref="TryGetStream"/>).</summary>
+    public PulledStream? FindStream(string name) => TryGetStream(name, out var stream) ? stream : null;
+
+    /// <inheritdoc />
+    public bool TryGetHub(string path, [NotNullWhen(true)] out StreamHub? hub)
     {
-        stream = TryGet(name, out var runtime) ? runtime.Stream : TryGetChannel(name, out var channel) ? channel.Output : null;
-        return stream is not null;
+        hub = FindStream(path)?.Hub ?? FindChannel(path)?.Hub;
+        return hub is not null;
     }
 
     /// <inheritdoc />
@@ -321,14 +327,14 @@ internal sealed partial class StreamManager : IHostedService, IStreamCatalog, IA
 
         var removed = _streams.Keys.Where(name => !next.ContainsKey(name)).ToList();
         var added = next.Values.Where(s => !_streams.ContainsKey(s.Name)).ToList();
-        var changed = next.Values.Where(s => _streams.TryGetValue(s.Name, out var r) && !StreamRuntime.SameConfig(r.Config, s)).ToList();
+        var changed = next.Values.Where(s => _streams.TryGetValue(s.Name, out var r) && !PulledStream.SameConfig(r.Config, s)).ToList();
 
         foreach (var name in removed)
         {
-            if (_streams.TryRemove(name, out var runtime))
+            if (_streams.TryRemove(name, out var stream))
             {
-                await runtime.DisposeAsync();
-                _metrics?.ForgetStream(runtime.Name);
+                await stream.DisposeAsync();
+                _metrics?.ForgetStream(stream.Name);
                 Log.StreamRemoved(_logger, name);
             }
         }
@@ -341,10 +347,10 @@ internal sealed partial class StreamManager : IHostedService, IStreamCatalog, IA
 
         foreach (var config in added)
         {
-            var runtime = new StreamRuntime(config, _sources, _time, _loggers.CreateLogger($"Relay.Stream.{config.Name}"), _metrics);
-            _streams[config.Name] = runtime;
-            await runtime.StartAsync();
-            Log.StreamStarted(_logger, config.Name, runtime.Source, config.OnDemand ? "on demand" : "always");
+            var stream = new PulledStream(config, _sources, _time, _loggers.CreateLogger($"Relay.Stream.{config.Name}"), _metrics);
+            _streams[config.Name] = stream;
+            await stream.StartAsync();
+            Log.StreamStarted(_logger, config.Name, stream.Source, config.OnDemand ? "on demand" : "always");
         }
 
         if (removed.Count + added.Count + changed.Count > 0)
@@ -391,7 +397,7 @@ internal sealed partial class StreamManager : IHostedService, IStreamCatalog, IA
             }
 
             var hadSource = channel.Source is not null;
-            var source = _streams.TryGetValue(config.Stream, out var runtime) ? runtime.Stream : null;
+            var source = _streams.TryGetValue(config.Stream, out var stream) ? stream.Hub : null;
             if (channel.Follow(config, source))
             {
                 _metrics?.ChannelSwitches.WithLabels(channel.Name).Inc();

@@ -12,7 +12,7 @@ namespace Relay.Server.Streams;
 /// call happens under <see cref="_gate"/>, which also makes attaching atomic with GOP replay (no frame is
 /// lost or doubled between the cache and live).
 /// </summary>
-internal sealed partial class Stream : IMediaSink, IDisposable
+internal sealed partial class StreamHub : IMediaSink, IDisposable
 {
     private readonly Lock _gate = new();
     private readonly TimeProvider _time;
@@ -38,7 +38,7 @@ internal sealed partial class Stream : IMediaSink, IDisposable
     private readonly long[] _framesByKind = new long[Enum.GetValues<MediaKind>().Length]; // indexed by MediaKind
     private TrackRate[] _rates = []; // guarded by _gate
 
-    public Stream(StreamConfig config, TimeProvider time, ILogger logger)
+    public StreamHub(StreamConfig config, TimeProvider time, ILogger logger)
     {
         _config = config;
         _time = time;
@@ -404,7 +404,7 @@ internal sealed partial class Stream : IMediaSink, IDisposable
         }
     }
 
-    private sealed class LeaseHandle(Stream stream) : IDisposable
+    private sealed class LeaseHandle(StreamHub stream) : IDisposable
     {
         private int _disposed;
 

@@ -6,12 +6,12 @@ using Relay.Server.Streams;
 namespace Relay.Server.Hosting;
 
 /// <summary>
-/// A configured stream while the relay runs: its <see cref="Stream"/> hub, and the <see cref="SourceSupervisor"/>
+/// A configured stream while the relay runs: its <see cref="StreamHub"/>, and the <see cref="SourceSupervisor"/>
 /// that pulls its camera. An always-on stream pulls from start to stop; an on-demand stream pulls while someone
 /// holds a lease on it (a reader, or a DESCRIBE waiting for media) and stops <c>IdleTimeout</c> after the last
 /// lease is released. A configuration change restarts the source only when a source setting changed.
 /// </summary>
-internal sealed partial class StreamRuntime : IAsyncDisposable
+internal sealed partial class PulledStream : IAsyncDisposable
 {
     private readonly ISourceFactory _sources;
     private readonly TimeProvider _time;
@@ -27,23 +27,23 @@ internal sealed partial class StreamRuntime : IAsyncDisposable
     private readonly Dictionary<RelayError, long> _reasonsBefore = []; // guarded by _gate: reconnects of earlier supervisors
     private readonly Metrics.RelayMetrics? _metrics;
 
-    public StreamRuntime(StreamConfig config, ISourceFactory sources, TimeProvider time, ILogger logger, Metrics.RelayMetrics? metrics = null)
+    public PulledStream(StreamConfig config, ISourceFactory sources, TimeProvider time, ILogger logger, Metrics.RelayMetrics? metrics = null)
     {
         _metrics = metrics;
         _sources = sources;
         _time = time;
         _logger = logger;
         _created = time.GetUtcNow();
-        Stream = new Stream(config, time, logger);
+        Hub = new StreamHub(config, time, logger);
         Source = SourceUri.Redact(config.Source);
-        Stream.LeasesChanged += OnLeasesChanged;
+        Hub.LeasesChanged += OnLeasesChanged;
     }
 
-    public Stream Stream { get; }
+    public StreamHub Hub { get; }
 
-    public string Name => Stream.Name;
+    public string Name => Hub.Name;
 
-    public StreamConfig Config => Stream.Config;
+    public StreamConfig Config => Hub.Config;
 
     /// <summary>Gets the source URI with credentials removed.</summary>
     public string Source { get; private set; }
@@ -105,7 +105,7 @@ internal sealed partial class StreamRuntime : IAsyncDisposable
     public async Task UpdateAsync(StreamConfig next)
     {
         var previous = Config;
-        Stream.UpdateConfig(next);
+        Hub.UpdateConfig(next);
         Source = SourceUri.Redact(next.Source);
         var restart = SourceChanged(previous, next);
         if (restart && IsPulling)
@@ -114,7 +114,7 @@ internal sealed partial class StreamRuntime : IAsyncDisposable
             await StopPullingAsync();
         }
 
-        if (!next.OnDemand || Stream.Leases > 0)
+        if (!next.OnDemand || Hub.Leases > 0)
         {
             await EnsurePullingAsync();
         }
@@ -134,9 +134,9 @@ internal sealed partial class StreamRuntime : IAsyncDisposable
             _idleTimer = null;
         }
 
-        Stream.LeasesChanged -= OnLeasesChanged;
+        Hub.LeasesChanged -= OnLeasesChanged;
         await StopPullingAsync();
-        Stream.Dispose();
+        Hub.Dispose();
     }
 
     /// <summary>Compares two configurations, credentials included (Uri equality ignores user info).</summary>
@@ -186,7 +186,7 @@ internal sealed partial class StreamRuntime : IAsyncDisposable
 
     private void OnIdle()
     {
-        if (Stream.Leases == 0 && Config.OnDemand)
+        if (Hub.Leases == 0 && Config.OnDemand)
         {
             Log.Idle(_logger, Name, Config.IdleTimeout.TotalSeconds);
             _ = RunLogged(StopPullingAsync());
@@ -205,7 +205,7 @@ internal sealed partial class StreamRuntime : IAsyncDisposable
                     return;
                 }
 
-                var supervisor = new SourceSupervisor(Stream, _sources.Create(Config, _logger), _time, _logger);
+                var supervisor = new SourceSupervisor(Hub, _sources.Create(Config, _logger), _time, _logger);
                 if (_metrics is { } metrics)
                 {
                     var name = Name;
