@@ -32,6 +32,7 @@ internal static class EventIds
     public const int StateFile = 310;
     public const int ApiWriteRefused = 320;
     public const int Channel = 330;
+    public const int Placement = 340;
 
     // 4xx: RTSP server
     public const int RtspListening = 400;

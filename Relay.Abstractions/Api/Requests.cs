@@ -71,6 +71,10 @@ public sealed record StreamRequest
     /// <summary>How long a reader may stay stuck with a full queue before it is disconnected.</summary>
     [Description("How long a reader may stay stuck with a full queue before it is disconnected.")]
     public string? ReaderStallTimeout { get; init; }
+
+    /// <summary>The node(s) whose relay pulls the stream, comma-separated (an array of names is accepted too); null: every node.</summary>
+    [Description("The node(s) whose relay pulls the stream, comma-separated (an array of names is accepted too); null: every node.")]
+    public string? Node { get; init; }
 }
 
 /// <summary>A channel as the API takes it (<c>POST /api/v1/channels</c>, <c>PUT</c>, <c>PATCH</c>).</summary>

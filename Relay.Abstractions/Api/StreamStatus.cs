@@ -27,6 +27,9 @@ public sealed record StreamStatus
     /// </summary>
     public required IReadOnlyDictionary<string, string> Settings { get; init; }
 
+    /// <summary>Gets the nodes whose relays pull the stream (its <c>Node</c> setting); empty when every node does.</summary>
+    public IReadOnlyList<string> Nodes { get; init; } = [];
+
     /// <summary>Gets a value indicating whether the camera is pulled only while someone reads.</summary>
     public required bool OnDemand { get; init; }
 

@@ -30,6 +30,17 @@ public sealed record RelayConfig
     /// <summary>The state file used when <see cref="StateFile"/> is not set.</summary>
     public const string DefaultStateFile = "relay-state.json";
 
+    /// <summary>
+    /// Gets the name of the node this relay runs on (<c>Relay:NodeName</c>, else the <c>NODE_NAME</c> environment
+    /// variable a Kubernetes DaemonSet sets from the downward API), lower case. Streams whose <c>Node</c> names other
+    /// nodes are not pulled here. Null: no node name; every stream is pulled.
+    /// </summary>
+    public string? NodeName { get; init; }
+
+    /// <summary>Tells whether this relay pulls a stream: it names no node, this relay has no node name, or it names this one.</summary>
+    public bool PullsHere(StreamConfig stream) =>
+        NodeName is null || stream.Node is null || stream.Nodes.Contains(NodeName, StringComparer.Ordinal);
+
     /// <summary>Gets the streams, by name (case-insensitive). The name is the RTSP path: <c>rtsp://host:8554/{name}</c>.</summary>
     public IReadOnlyDictionary<string, StreamConfig> Streams { get; init; } =
         new Dictionary<string, StreamConfig>(StringComparer.OrdinalIgnoreCase);

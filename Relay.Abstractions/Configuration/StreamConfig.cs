@@ -60,4 +60,14 @@ public sealed record StreamConfig
 
     /// <summary>Gets how long a reader may stay stuck with a full queue before it is disconnected. <value>The default value is 10 s.</value></summary>
     public TimeSpan ReaderStallTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// Gets the nodes that pull this stream (lower case, sorted, comma-separated, as <c>Relay:Streams:{name}:Node</c>
+    /// is normalized), matched against the relay's <see cref="RelayConfig.NodeName"/>. Null: every node pulls it.
+    /// <value>The default value is null.</value>
+    /// </summary>
+    public string? Node { get; init; }
+
+    /// <summary>Gets <see cref="Node"/> as a list (empty: every node).</summary>
+    public IReadOnlyList<string> Nodes => Node?.Split(',') ?? [];
 }

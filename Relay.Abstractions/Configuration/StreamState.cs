@@ -20,4 +20,7 @@ public enum StreamState
 
     /// <summary>The stream is being removed or the relay is shutting down.</summary>
     Stopping,
+
+    /// <summary>Another node's relay pulls this stream (its <c>Node</c> setting names other nodes); this one does not.</summary>
+    Elsewhere,
 }

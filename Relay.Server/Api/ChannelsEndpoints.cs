@@ -88,12 +88,12 @@ internal static class ChannelsEndpoints
             {
                 StreamSettings.Add(problems, "stream", "is required: the name of the stream the channel shows");
             }
-            else if (stream is not null && registry.FindStream(stream) is null)
+            else if (stream is not null && registry.ConfigOf(stream) is null)
             {
                 StreamSettings.Add(problems, "stream", registry.FindChannel(stream) is null ? $"there is no stream named '{stream}'" : $"'{stream}' is a channel; a channel shows a stream");
             }
 
-            if (name.Length > 0 && registry.FindStream(name) is not null)
+            if (name.Length > 0 && registry.ConfigOf(name) is not null)
             {
                 return StreamsEndpoints.NameTaken($"A stream is named '{name}'; a channel needs a name of its own.");
             }

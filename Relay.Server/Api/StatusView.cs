@@ -17,20 +17,23 @@ namespace Relay.Server.Api;
 internal sealed class StatusView(StreamRegistry registry, RtspServer rtsp, HlsServer hls, MjpegServer mjpeg, RelayEndpoints endpoints)
 {
     /// <summary>Gets what clients need to know about the relay (version, RTSP port).</summary>
-    public ServerInfo Server() => new(RelayApp.Version, GStreamer.GstRuntime.Version, endpoints.Rtsp?.Port ?? 0);
+    public ServerInfo Server() => new(RelayApp.Version, GStreamer.GstRuntime.Version, endpoints.Rtsp?.Port ?? 0, registry.NodeName);
 
     /// <summary>Gets every stream's status, by name.</summary>
     public IReadOnlyList<StreamStatus> Streams()
     {
         var sessions = rtsp.Sessions.ToLookup(s => s.Media.Stream.Name, StringComparer.OrdinalIgnoreCase);
-        return registry.Streams.Select(s => Describe(s, sessions[s.Name])).ToArray();
+        return registry.Streams.Select(s => Describe(s, sessions[s.Name]))
+            .Concat(registry.Elsewhere.Select(DescribeElsewhere))
+            .OrderBy(s => s.Name, StringComparer.OrdinalIgnoreCase)
+            .ToArray();
     }
 
     /// <summary>Gets one stream's status, or null when there is no such stream.</summary>
     public StreamStatus? Stream(string name) =>
         registry.FindStream(name) is { } stream
             ? Describe(stream, rtsp.Sessions.Where(s => ReferenceEquals(s.Media.Stream, stream.Hub)))
-            : null;
+            : registry.ConfigOf(name) is { } elsewhere ? DescribeElsewhere(elsewhere) : null;
 
     /// <summary>Gets every channel's status, by name.</summary>
     public IReadOnlyList<ChannelStatus> Channels() => registry.Channels.Select(Describe).ToArray();
@@ -51,6 +54,7 @@ internal sealed class StatusView(StreamRegistry registry, RtspServer rtsp, HlsSe
             Source = pulled.Source,
             Origin = registry.IsFromApi(pulled.Name) ? "api" : "config",
             Settings = StreamSettings.ForResponse(pulled.Config),
+            Nodes = pulled.Config.Nodes,
             OnDemand = pulled.Config.OnDemand,
             Online = stream.IsOnline,
             Ready = stream.IsReady,
@@ -64,6 +68,27 @@ internal sealed class StatusView(StreamRegistry registry, RtspServer rtsp, HlsSe
             Readers = ReadersOf(stream, sessions),
         };
     }
+
+    /// <summary>Describes a stream another node pulls: its settings and where it is, nothing live.</summary>
+    private StreamStatus DescribeElsewhere(StreamConfig config) => new()
+    {
+        Name = config.Name,
+        State = StreamState.Elsewhere,
+        Since = registry.Started,
+        Source = Sources.SourceUri.Redact(config.Source),
+        Origin = registry.IsFromApi(config.Name) ? "api" : "config",
+        Settings = StreamSettings.ForResponse(config),
+        Nodes = config.Nodes,
+        OnDemand = config.OnDemand,
+        Online = false,
+        Ready = false,
+        Epochs = 0,
+        Reconnects = 0,
+        InboundBytes = 0,
+        InboundFrames = 0,
+        Tracks = [],
+        Readers = [],
+    };
 
     private ChannelStatus Describe(Channel channel)
     {

@@ -116,7 +116,7 @@ internal static partial class StreamsEndpoints
     private static async Task<IResult> ChangeAsync(string name, HttpContext context, StreamRegistry registry, StatusView view)
     {
         name = name.Trim('/');
-        if (registry.FindStream(name) is null)
+        if (registry.ConfigOf(name) is null)
         {
             return NotFound(name);
         }
@@ -236,7 +236,7 @@ internal static partial class StreamsEndpoints
 
     private static IResult Found(HttpContext context, StreamRegistry registry, StreamStatus status, int statusCode)
     {
-        if (registry.FindStream(status.Name)?.Config is { } config)
+        if (registry.ConfigOf(status.Name) is { } config)
         {
             context.Response.Headers.ETag = registry.ETag(config);
         }

@@ -17,8 +17,10 @@ internal static partial class RelayConfigLoader
     internal static readonly string[] StreamKeys =
     [
         "Source", "Transport", "StartAt", "OnDemand", "IdleTimeout", "ConnectTimeout", "StallTimeout", "Latency", "RetryDelay",
-        "MaxRetryDelay", "GopCacheMaxBytes", "GopCacheMaxDuration", "ReaderQueueMaxBytes", "ReaderQueueMaxFrames", "ReaderStallTimeout",
+        "MaxRetryDelay", "GopCacheMaxBytes", "GopCacheMaxDuration", "ReaderQueueMaxBytes", "ReaderQueueMaxFrames", "ReaderStallTimeout", "Node",
     ];
+
+    private static readonly string[] RelayKeys = ["Rtsp", "Hls", "Mjpeg", "Api", "StateFile", "NodeName", "Streams", "Channels"];
 
     private static readonly string[] RtspKeys =
         ["Address", "Port", "RtpPort", "RtcpPort", "SessionTimeout", "DescribeTimeout", "RequestTimeout", "Mtu", "MaxRequestBytes", "MaxConnections"];
@@ -37,6 +39,8 @@ internal static partial class RelayConfigLoader
     {
         var errors = new List<string>();
         var section = configuration.GetSection(RelayConfig.SectionName);
+        new SectionReader(section, errors).RejectUnknown(RelayKeys);
+        var nodeName = ReadNodeName(section["NodeName"] ?? configuration["NODE_NAME"], errors);
         var rtsp = ReadRtsp(section.GetSection("Rtsp"), errors);
         var hls = ReadHls(section.GetSection("Hls"), errors);
         var mjpeg = ReadMjpeg(section.GetSection("Mjpeg"), errors);
@@ -90,7 +94,7 @@ internal static partial class RelayConfigLoader
             }
         }
 
-        return errors.Count > 0 ? (null, errors) : (new RelayConfig { Rtsp = rtsp, Hls = hls, Mjpeg = mjpeg, Api = api, StateFile = stateFile, Streams = streams, Channels = channels }, errors);
+        return errors.Count > 0 ? (null, errors) : (new RelayConfig { Rtsp = rtsp, Hls = hls, Mjpeg = mjpeg, Api = api, StateFile = stateFile, NodeName = nodeName, Streams = streams, Channels = channels }, errors);
     }
 
     /// <summary>Validates one stream's settings given as key/value pairs (as the API will receive them).</summary>
@@ -137,6 +141,82 @@ internal static partial class RelayConfigLoader
         }
 
         return new ChannelConfig { Name = name, Stream = stream };
+    }
+
+    /// <summary>
+    /// Reads the nodes that pull a stream: <c>"edge-1"</c>, <c>"edge-1,edge-2"</c> or a JSON array. Returns them
+    /// normalized (lower case, sorted, comma-separated), or null when the stream runs on every node.
+    /// </summary>
+    private static string? ReadNodes(IConfigurationSection section, List<string> errors)
+    {
+        var given = section.GetChildren().Any() ? section.GetChildren().Select(c => c.Value ?? string.Empty) : [section.Value ?? string.Empty];
+        var nodes = given.SelectMany(v => v.Split([',', ' '], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            .Select(n => n.ToLowerInvariant()).Distinct().Order(StringComparer.Ordinal).ToList();
+        foreach (var node in nodes.Where(n => !IsNodeName(n)))
+        {
+            errors.Add($"{section.Path}: '{node}' is not a node name (a Kubernetes node name: letters, digits, '-' and '.', at most 253 characters)");
+        }
+
+        return nodes.Count == 0 ? null : string.Join(',', nodes);
+    }
+
+    private static string? ReadNodeName(string? value, List<string> errors)
+    {
+        if (string.IsNullOrWhiteSpace(value))
+        {
+            return null;
+        }
+
+        var name = value.Trim().ToLowerInvariant();
+        if (!IsNodeName(name))
+        {
+            errors.Add($"{RelayConfig.SectionName}:NodeName: '{value}' is not a node name (from Relay:NodeName or NODE_NAME)");
+            return null;
+        }
+
+        return name;
+    }
+
+    private static bool IsNodeName(string name) => name.Length is > 0 and <= 253 && NodeNamePattern().IsMatch(name);
+
+    [GeneratedRegex("^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$")]
+    private static partial Regex NodeNamePattern();
+
+    /// <summary>Finds the known name closest to a mistyped one (at most a third of its letters off), or null.</summary>
+    internal static string? Closest(string typed, IEnumerable<string> known)
+    {
+        var (best, distance) = known.Select(k => (k, EditDistance(typed.ToLowerInvariant(), k.ToLowerInvariant()))).MinBy(p => p.Item2);
+        return best is not null && distance <= Math.Max(1, Math.Min(typed.Length, best.Length) / 3) ? best : null;
+    }
+
+    /// <summary>Counts the insertions, deletions, substitutions and swaps of neighbours that turn one word into another.</summary>
+    private static int EditDistance(string a, string b)
+    {
+        var d = new int[a.Length + 1, b.Length + 1];
+        for (var i = 0; i <= a.Length; i++)
+        {
+            d[i, 0] = i;
+        }
+
+        for (var j = 0; j <= b.Length; j++)
+        {
+            d[0, j] = j;
+        }
+
+        for (var i = 1; i <= a.Length; i++)
+        {
+            for (var j = 1; j <= b.Length; j++)
+            {
+                var cost = a[i - 1] == b[j - 1] ? 0 : 1;
+                d[i, j] = Math.Min(Math.Min(d[i - 1, j] + 1, d[i, j - 1] + 1), d[i - 1, j - 1] + cost);
+                if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1])
+                {
+                    d[i, j] = Math.Min(d[i, j], d[i - 2, j - 2] + 1);
+                }
+            }
+        }
+
+        return d[a.Length, b.Length];
     }
 
     /// <summary>Tells whether a name can be a stream's or channel's path.</summary>
@@ -255,6 +335,7 @@ internal static partial class RelayConfigLoader
             ReaderQueueMaxBytes = reader.Int("ReaderQueueMaxBytes", 64 * 1024, int.MaxValue) ?? defaults.ReaderQueueMaxBytes,
             ReaderQueueMaxFrames = reader.Int("ReaderQueueMaxFrames", 16, 1_000_000) ?? defaults.ReaderQueueMaxFrames,
             ReaderStallTimeout = reader.Duration("ReaderStallTimeout") ?? defaults.ReaderStallTimeout,
+            Node = ReadNodes(section.GetSection("Node"), errors),
         };
         if (config.MaxRetryDelay < config.RetryDelay)
         {
@@ -327,7 +408,9 @@ internal static partial class RelayConfigLoader
             {
                 if (!known.Contains(child.Key, StringComparer.OrdinalIgnoreCase))
                 {
-                    errors.Add($"{child.Path}: unknown setting (known: {string.Join(", ", known)})");
+                    errors.Add(Closest(child.Key, known) is { } closest
+                        ? $"{child.Path}: unknown setting; did you mean {section.Path}:{closest}? (known: {string.Join(", ", known)})"
+                        : $"{child.Path}: unknown setting (known: {string.Join(", ", known)})");
                 }
             }
         }

@@ -43,6 +43,11 @@ internal static class StreamSettings
         settings["ReaderQueueMaxBytes"] = config.ReaderQueueMaxBytes.ToString(CultureInfo.InvariantCulture);
         settings["ReaderQueueMaxFrames"] = config.ReaderQueueMaxFrames.ToString(CultureInfo.InvariantCulture);
         settings["ReaderStallTimeout"] = Duration(config.ReaderStallTimeout);
+        if (config.Node is { } node)
+        {
+            settings["Node"] = node;
+        }
+
         return settings;
     }
 
@@ -123,6 +128,9 @@ internal static class StreamSettings
                     break;
                 case JsonValueKind.Null:
                     settings[key] = null;
+                    break;
+                case JsonValueKind.Array when key == "Node" && value.EnumerateArray().All(v => v.ValueKind == JsonValueKind.String):
+                    settings[key] = string.Join(',', value.EnumerateArray().Select(v => v.GetString()));
                     break;
                 default:
                     Add(problems, property.Name, $"must be a string, a number or a boolean, not {value.ValueKind.ToString().ToLowerInvariant()}");

@@ -47,7 +47,7 @@ internal sealed class MetricsCollector
             var status = pulled.Status;
             var statistics = stream.Statistics;
             _metrics.StreamUp.WithLabels(name).Set(stream.IsOnline ? 1 : 0);
-            foreach (var state in Enum.GetValues<StreamState>())
+            foreach (var state in Enum.GetValues<StreamState>().Where(s => s != StreamState.Elsewhere))
             {
                 _metrics.StreamState.WithLabels(name, RelayMetrics.State(state)).Set(state == status.State ? 1 : 0);
             }

@@ -130,6 +130,11 @@ internal static partial class RelayApp
     /// <summary>Runs the relay until SIGTERM/Ctrl-C; returns the process exit code.</summary>
     public static async Task<int> RunAsync(string[] args)
     {
+        if (CommandLine.Handle(args, Console.Out, Console.Error) is { } exit)
+        {
+            return exit;
+        }
+
         WebApplication app;
         try
         {

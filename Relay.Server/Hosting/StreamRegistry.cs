@@ -28,6 +28,7 @@ internal sealed partial class StreamRegistry : IHostedService, IStreamCatalog, I
 {
     private readonly ConcurrentDictionary<string, PulledStream> _streams = new(StringComparer.OrdinalIgnoreCase);
     private readonly ConcurrentDictionary<string, Channel> _channels = new(StringComparer.OrdinalIgnoreCase);
+    private volatile Dictionary<string, StreamConfig> _elsewhere = new(StringComparer.OrdinalIgnoreCase); // pulled by other nodes; replaced, never changed
     private readonly SemaphoreSlim _reconcile = new(1, 1);
     private readonly RelayConfig _initial;
     private readonly IConfiguration _configuration;
@@ -53,10 +54,24 @@ internal sealed partial class StreamRegistry : IHostedService, IStreamCatalog, I
         _time = time;
         _loggers = loggers;
         _logger = loggers.CreateLogger<StreamRegistry>();
+        Started = time.GetUtcNow();
     }
 
     /// <summary>Gets the running streams.</summary>
     public IReadOnlyCollection<PulledStream> Streams => _streams.Values.OrderBy(s => s.Name, StringComparer.OrdinalIgnoreCase).ToArray();
+
+    /// <summary>Gets the streams other nodes pull (their <c>Node</c> names other nodes), by configuration.</summary>
+    public IReadOnlyCollection<StreamConfig> Elsewhere => _elsewhere.Values.OrderBy(s => s.Name, StringComparer.OrdinalIgnoreCase).ToArray();
+
+    /// <summary>Gets when the registry was made (the relay started).</summary>
+    public DateTimeOffset Started { get; }
+
+    /// <summary>Gets this relay's node name, when it has one.</summary>
+    public string? NodeName => _current.NodeName;
+
+    /// <summary>Gets a stream's configuration, whether this relay pulls it or another node does; null when there is no such stream.</summary>
+    public StreamConfig? ConfigOf(string name) =>
+        FindStream(name)?.Config ?? (_elsewhere.TryGetValue(name.Trim('/'), out var config) ? config : null);
 
     /// <summary>Gets the channels.</summary>
     public IReadOnlyCollection<Channel> Channels => _channels.Values.OrderBy(c => c.Name, StringComparer.OrdinalIgnoreCase).ToArray();
@@ -115,7 +130,7 @@ internal sealed partial class StreamRegistry : IHostedService, IStreamCatalog, I
     /// <exception cref="System.IO.IOException">The state file could not be written; nothing changed.</exception>
     public Task<bool> EditStreamAsync(string name, Func<StreamConfig?, Edit<StreamConfig>> plan) =>
         SaveAndApplyAsync(
-            () => plan(_streams.TryGetValue(name, out var stream) ? stream.Config : null) switch
+            () => plan(ConfigOf(name)) switch
             {
                 { Kind: EditKind.Delete } => _stored.Without(name, inFile: _current.Streams.ContainsKey(name)),
                 { Kind: EditKind.Save, Config: { } config } => _stored.With(config.Name, StreamSettings.Explicit(config)),
@@ -171,7 +186,25 @@ internal sealed partial class StreamRegistry : IHostedService, IStreamCatalog, I
         GstRuntime.EnsureInitialized();
         Log.GStreamerReady(_logger, GstRuntime.Version);
         _stored = LoadState(_initial.StateFile);
-        await ApplyAsync(Wanted());
+        var wanted = Wanted();
+        await ApplyAsync(wanted);
+        if (_current.NodeName is null && wanted.Values.FirstOrDefault(s => s.Node is not null) is { } pinned)
+        {
+            Log.NoNodeName(_logger, pinned.Name, pinned.Node!);
+        }
+
+        if (_streams.IsEmpty)
+        {
+            if (_elsewhere.Count == 0)
+            {
+                Log.NoStreams(_logger);
+            }
+            else
+            {
+                Log.NoStreamsForNode(_logger, _current.NodeName ?? "", _elsewhere.Count);
+            }
+        }
+
         _reloadRegistration = ChangeToken.OnChange(_configuration.GetReloadToken, () => _ = ReloadAsync());
     }
 
@@ -325,6 +358,14 @@ internal sealed partial class StreamRegistry : IHostedService, IStreamCatalog, I
             return;
         }
 
+        var elsewhere = next.Values.Where(s => !_current.PullsHere(s)).ToDictionary(s => s.Name, StringComparer.OrdinalIgnoreCase);
+        foreach (var config in elsewhere.Values.Where(s => !_elsewhere.TryGetValue(s.Name, out var before) || before.Node != s.Node))
+        {
+            Log.StreamElsewhere(_logger, config.Name, config.Node!);
+        }
+
+        _elsewhere = elsewhere;
+        next = next.Where(s => _current.PullsHere(s.Value)).ToDictionary(StringComparer.OrdinalIgnoreCase);
         var removed = _streams.Keys.Where(name => !next.ContainsKey(name)).ToList();
         var added = next.Values.Where(s => !_streams.ContainsKey(s.Name)).ToList();
         var changed = next.Values.Where(s => _streams.TryGetValue(s.Name, out var r) && !PulledStream.SameConfig(r.Config, s)).ToList();
@@ -370,7 +411,7 @@ internal sealed partial class StreamRegistry : IHostedService, IStreamCatalog, I
             wanted[name] = new ChannelConfig { Name = name, Stream = stream };
         }
 
-        foreach (var name in _channels.Keys.Where(n => !wanted.ContainsKey(n) || _streams.ContainsKey(n)).ToList())
+        foreach (var name in _channels.Keys.Where(n => !wanted.ContainsKey(n) || IsStreamName(n)).ToList())
         {
             if (_channels.TryRemove(name, out var channel))
             {
@@ -382,7 +423,7 @@ internal sealed partial class StreamRegistry : IHostedService, IStreamCatalog, I
 
         foreach (var config in wanted.Values)
         {
-            if (_streams.ContainsKey(config.Name))
+            if (IsStreamName(config.Name))
             {
                 Log.ChannelNameTaken(_logger, config.Name);
                 continue;
@@ -414,6 +455,8 @@ internal sealed partial class StreamRegistry : IHostedService, IStreamCatalog, I
             }
         }
     }
+
+    private bool IsStreamName(string name) => _streams.ContainsKey(name) || _elsewhere.ContainsKey(name);
 
     private string Tag(string text)
     {
@@ -473,6 +516,18 @@ internal sealed partial class StreamRegistry : IHostedService, IStreamCatalog, I
 
         [LoggerMessage(EventIds.StateFile + 3, LogLevel.Error, "Stream {Stream} in the state file is not valid and is not started: {Problems}")]
         public static partial void StoredStreamInvalid(ILogger logger, string stream, string problems);
+
+        [LoggerMessage(EventIds.Placement, LogLevel.Information, "Stream {Stream} is pulled by node(s) {Nodes}, not by this one; it is listed as elsewhere.")]
+        public static partial void StreamElsewhere(ILogger logger, string stream, string nodes);
+
+        [LoggerMessage(EventIds.Placement + 1, LogLevel.Warning, "No streams are configured. Add one with --Relay:Streams:NAME:Source=rtsp://… (or Relay__Streams__NAME__Source, a configuration file, or POST /api/v1/streams); see --help.")]
+        public static partial void NoStreams(ILogger logger);
+
+        [LoggerMessage(EventIds.Placement + 2, LogLevel.Warning, "None of the {Count} configured stream(s) is for node {Node}; this relay pulls nothing. Check the streams' Node settings and NODE_NAME.")]
+        public static partial void NoStreamsForNode(ILogger logger, string node, int count);
+
+        [LoggerMessage(EventIds.Placement + 3, LogLevel.Warning, "Stream {Stream} is for node(s) {Nodes}, but this relay has no node name (set NODE_NAME or Relay:NodeName); it pulls every stream.")]
+        public static partial void NoNodeName(ILogger logger, string stream, string nodes);
 
         [LoggerMessage(EventIds.ConfigurationInvalid + 3, LogLevel.Error, "Applying the reloaded configuration failed.")]
         public static partial void ReloadFailed(ILogger logger, Exception exception);

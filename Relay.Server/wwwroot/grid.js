@@ -88,6 +88,9 @@ async function refresh() {
     return;
   }
 
+  // Streams another node's relay pulls (their Node setting) have no picture here; the summary counts them.
+  const elsewhere = streams.filter(s => s.state === "Elsewhere").length;
+  streams = streams.filter(s => s.state !== "Elsewhere");
   const seen = new Set();
   streams.forEach((stream, i) => {
     seen.add(stream.name);
@@ -107,7 +110,8 @@ async function refresh() {
     }
   }
   const online = streams.filter(s => s.online).length;
-  document.getElementById("summary").textContent = `${streams.length} stream${streams.length === 1 ? "" : "s"}, ${online} online`;
+  document.getElementById("summary").textContent = `${streams.length} stream${streams.length === 1 ? "" : "s"}, ${online} online`
+    + (elsewhere > 0 ? `, ${elsewhere} on other nodes` : "");
   document.getElementById("empty").hidden = streams.length > 0;
 }
 

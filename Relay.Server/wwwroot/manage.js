@@ -5,7 +5,7 @@
 const STATUS_EVERY_MS = 2000;
 const SNAPSHOT_EVERY_MS = 1000;
 const TILE_WIDTH = 320;
-const SETTINGS = ["source", "transport", "startAt", "onDemand", "idleTimeout", "connectTimeout", "stallTimeout", "latency", "retryDelay", "maxRetryDelay"];
+const SETTINGS = ["source", "transport", "startAt", "onDemand", "idleTimeout", "connectTimeout", "stallTimeout", "latency", "retryDelay", "maxRetryDelay", "node"];
 
 const form = document.getElementById("stream-form");
 const channelForm = document.getElementById("channel-form");
@@ -75,7 +75,7 @@ function renderStreams() {
     row.dataset.stream = stream.name;
     const state = document.createElement("span");
     state.className = `state ${stream.state.toLowerCase()}`;
-    state.textContent = stream.state;
+    state.textContent = stream.state === "Elsewhere" ? `on ${stream.nodes.join(", ")}` : stream.state;
     const stateCell = document.createElement("td");
     stateCell.append(state);
     const actions = document.createElement("td");

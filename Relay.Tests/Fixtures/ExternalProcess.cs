@@ -9,7 +9,14 @@ public sealed record ProcessResult(int ExitCode, string Stdout, string Stderr, b
 /// <summary>Runs real clients (ffprobe, ffmpeg, gst-launch-1.0) with a hard time limit.</summary>
 public static class ExternalProcess
 {
-    public static async Task<ProcessResult> RunAsync(string file, IEnumerable<string> args, TimeSpan timeout, string? stdin = null, CancellationToken cancellationToken = default)
+    public static async Task<ProcessResult> RunAsync(
+        string file,
+        IEnumerable<string> args,
+        TimeSpan timeout,
+        string? stdin = null,
+        IReadOnlyDictionary<string, string?>? environment = null,
+        string? workingDirectory = null,
+        CancellationToken cancellationToken = default)
     {
         var start = new ProcessStartInfo(file)
         {
@@ -21,6 +28,16 @@ public static class ExternalProcess
         foreach (var arg in args)
         {
             start.ArgumentList.Add(arg);
+        }
+
+        foreach (var (name, value) in environment ?? new Dictionary<string, string?>())
+        {
+            start.Environment[name] = value;
+        }
+
+        if (workingDirectory is not null)
+        {
+            start.WorkingDirectory = workingDirectory;
         }
 
         using var process = Process.Start(start) ?? throw new InvalidOperationException($"{file} did not start");

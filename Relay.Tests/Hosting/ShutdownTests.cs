@@ -70,9 +70,17 @@ public sealed partial class RelayProcess : IAsyncDisposable
         _process.WaitForExit();
     }
 
-    public static async Task<RelayProcess> StartAsync(ITestOutputHelper output, params string[] args)
+    public static Task<RelayProcess> StartAsync(ITestOutputHelper output, params string[] args) => StartAsync(output, new Dictionary<string, string?>(), args);
+
+    /// <summary>Starts the relay with <paramref name="environment"/> added to this process's (as a container runtime sets it).</summary>
+    public static async Task<RelayProcess> StartAsync(ITestOutputHelper output, IReadOnlyDictionary<string, string?> environment, params string[] args)
     {
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false, WorkingDirectory = AppContext.BaseDirectory };
+        foreach (var (name, value) in environment)
+        {
+            start.Environment[name] = value;
+        }
+
         start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "Relay.Server.dll"));
         var relay = new RelayProcess(output);
         foreach (var arg in RelayHost.LoopbackArgs.Append($"--Relay:StateFile={relay._stateFile}").Concat(args))
