@@ -210,8 +210,17 @@ internal static partial class RelayApp
 
         var sources = builder.Configuration.Sources;
         var index = sources.Select((s, i) => (s, i)).FirstOrDefault(p => p.s is Microsoft.Extensions.Configuration.EnvironmentVariables.EnvironmentVariablesConfigurationSource { Prefix: null or "" }).i;
-        var file = new Microsoft.Extensions.Configuration.Json.JsonConfigurationSource { Path = Path.GetFullPath(path), Optional = false, ReloadOnChange = true };
-        file.ResolveFileProvider();
+        // A Kubernetes ConfigMap volume is a symlink (relay.json -> ..data/relay.json) whose ..data link the kubelet
+        // swaps on an update: the file itself never changes, so inotify on it sees nothing. Such a file is polled
+        // instead (every 4 s, following the links); a plain file keeps the immediate inotify watcher.
+        var full = Path.GetFullPath(path);
+        var linked = new FileInfo(full).LinkTarget is not null;
+        var provider = new Microsoft.Extensions.FileProviders.PhysicalFileProvider(Path.GetDirectoryName(full)!)
+        {
+            UsePollingFileWatcher = linked,
+            UseActivePolling = linked,
+        };
+        var file = new Microsoft.Extensions.Configuration.Json.JsonConfigurationSource { Path = Path.GetFileName(full), FileProvider = provider, Optional = false, ReloadOnChange = true };
         sources.Insert(index > 0 ? index : sources.Count, file);
     }
 

@@ -71,6 +71,50 @@ public sealed class ReloadTests(ITestOutputHelper output) : InteropTestBase(outp
         }
     }
 
+    [Fact]
+    public async Task A_configmap_volume_updated_by_the_kubelets_symlink_swap_is_applied()
+    {
+        // A ConfigMap volume as the kubelet lays it out: relay.json -> ..data/relay.json, ..data -> ..VERSION/. An update
+        // writes a new ..VERSION directory, swaps ..data to it with a rename, and deletes the old one; relay.json itself
+        // never changes, so a watcher of that file name alone would miss it.
+        var dir = Directory.CreateTempSubdirectory("relay-configmap-").FullName;
+        try
+        {
+            await KubeletUpdateAsync(dir, "..2026_12_02_10_00_00.1", ("a", Pattern));
+            File.CreateSymbolicLink(Path.Combine(dir, "relay.json"), "..data/relay.json");
+            await using var relay = await RelayHost.StartAsync(new Dictionary<string, string?>(), Logs, $"--config={Path.Combine(dir, "relay.json")}");
+            var reloaded = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+            relay.Streams.Reloaded += ok => reloaded.TrySetResult(ok);
+            await Clients.ProbeAsync(relay.RtspUrl("a"), "tcp");
+
+            await KubeletUpdateAsync(dir, "..2026_12_02_10_01_00.2", ("a", Pattern), ("b", Pattern));
+            var applied = await reloaded.Task.WaitAsync(TimeSpan.FromSeconds(30));
+            var added = await Clients.ProbeAsync(relay.RtspUrl("b"), "tcp");
+
+            Assert.True(applied);
+            Assert.Equal("h264", Assert.Single(added)["codec_name"]);
+            Assert.True(relay.Streams.TryGetStream("a", out var a) && a.Hub.Epochs == 1, "the unchanged stream was not restarted");
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    private static async Task KubeletUpdateAsync(string dir, string version, params (string Name, string Source)[] streams)
+    {
+        Directory.CreateDirectory(Path.Combine(dir, version));
+        await WriteAsync(Path.Combine(dir, version, "relay.json"), streams);
+        var previous = Directory.Exists(Path.Combine(dir, "..data")) ? new DirectoryInfo(Path.Combine(dir, "..data")).LinkTarget : null;
+        File.CreateSymbolicLink(Path.Combine(dir, "..data_tmp"), version);
+        var swap = await ExternalProcess.RunAsync("mv", ["-T", Path.Combine(dir, "..data_tmp"), Path.Combine(dir, "..data")], TimeSpan.FromSeconds(10)); // rename(2), as the kubelet does
+        Assert.True(swap.ExitCode == 0, swap.Stderr);
+        if (previous is not null)
+        {
+            Directory.Delete(Path.Combine(dir, previous), recursive: true);
+        }
+    }
+
     private static async Task WriteAsync(string file, params (string Name, string Source)[] streams)
     {
         var entries = string.Join(",", streams.Select(s => $"\"{s.Name}\": {{ \"Source\": \"{s.Source}\" }}"));
