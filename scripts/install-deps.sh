@@ -44,6 +44,21 @@ if [[ "${1:-}" == "--test" ]]; then
     mkdir -p "$tools"
     npm install --prefix "$tools" --no-audit --no-fund --loglevel=error @apidevtools/swagger-parser@10.1.1 >/dev/null
   fi
+  # The Kubernetes manifests (k8s/) are checked offline against the API schemas of kubernetes-models (and
+  # @kubernetes-models/prometheus-operator for the PodMonitor) by Relay.Tests/Deploy/validate-k8s.mjs; the Dockerfile
+  # is linted with dockerfilelint. Pinned, in .tools/k8s.
+  tools="$(cd "$(dirname "$0")/.." && pwd)/.tools/k8s"
+  k8s_packages=(kubernetes-models@5.1.0 @kubernetes-models/prometheus-operator@6.0.0 yaml@2.9.1 dockerfilelint@1.8.0)
+  for p in "${k8s_packages[@]}"; do
+    if [[ ! -f "$tools/node_modules/${p%@*}/package.json" ]]; then
+      mkdir -p "$tools"
+      npm install --prefix "$tools" --no-audit --no-fund --loglevel=error "${k8s_packages[@]}" >/dev/null
+      break
+    fi
+  done
+  # kubectl renders k8s/ (kubectl kustomize). Debian 12's kubernetes-client (1.20) is too old for the kustomize
+  # features used; Kubernetes' own packages are not reachable here, so it must come with the machine.
+  command -v kubectl >/dev/null || echo "warning: kubectl (1.27 or later) is not installed; the deployment tests will fail" >&2
 fi
 
 if ! command -v dotnet >/dev/null; then

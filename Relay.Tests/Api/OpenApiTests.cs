@@ -23,7 +23,7 @@ public sealed class OpenApiTests(ITestOutputHelper output) : InteropTestBase(out
         ProcessResult validation;
         try
         {
-            validation = await ExternalProcess.RunAsync("node", ["-e", Validator, file, Path.Combine(ToolsDirectory(), "node_modules", "@apidevtools", "swagger-parser")], TimeSpan.FromSeconds(60));
+            validation = await ExternalProcess.RunAsync("node", ["-e", Validator, file, Repository.Tool("openapi", "node_modules", "@apidevtools", "swagger-parser")], TimeSpan.FromSeconds(60));
         }
         finally
         {
@@ -79,19 +79,4 @@ public sealed class OpenApiTests(ITestOutputHelper output) : InteropTestBase(out
 
     /// <summary>A route as OpenAPI writes it: <c>{**name}</c> becomes <c>{name}</c>, no trailing slash.</summary>
     private static string Normalize(string route) => route.Replace("{**", "{", StringComparison.Ordinal).TrimEnd('/') is { Length: > 0 } r ? r : "/";
-
-    /// <summary>Where the test command installed the validator: <c>.tools/openapi</c> in the repository.</summary>
-    private static string ToolsDirectory()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            var tools = Path.Combine(dir.FullName, ".tools", "openapi");
-            if (Directory.Exists(Path.Combine(tools, "node_modules", "@apidevtools", "swagger-parser")))
-            {
-                return tools;
-            }
-        }
-
-        throw new InvalidOperationException("The OpenAPI validator is not installed: run scripts/install-deps.sh --test (it installs @apidevtools/swagger-parser into .tools/openapi).");
-    }
 }

@@ -61,7 +61,7 @@ public sealed partial class MetricsTests(ITestOutputHelper output) : InteropTest
 
         var promtool = await ExternalProcess.RunAsync("promtool", ["check", "metrics"], TimeSpan.FromSeconds(30), stdin: exposition);
         var exposed = SeriesName().Matches(exposition).Select(m => m.Groups[1].Value).ToHashSet();
-        var dashboard = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(RepositoryRoot(), "k8s", "grafana-dashboard.json")));
+        var dashboard = JsonDocument.Parse(await File.ReadAllTextAsync(Repository.File("k8s", "grafana-dashboard.json")));
         var queried = dashboard.RootElement.GetProperty("panels").EnumerateArray()
             .SelectMany(p => p.GetProperty("targets").EnumerateArray())
             .SelectMany(t => MetricName().Matches(t.GetProperty("expr").GetString()!).Select(m => m.Value))
@@ -135,17 +135,6 @@ public sealed partial class MetricsTests(ITestOutputHelper output) : InteropTest
             Assert.DoesNotContain(password, text, StringComparison.Ordinal);
             Assert.DoesNotContain(user, text, StringComparison.Ordinal);
         }
-    }
-
-    private static string RepositoryRoot()
-    {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Relay.sln")))
-        {
-            dir = dir.Parent;
-        }
-
-        return dir?.FullName ?? throw new InvalidOperationException("Relay.sln not found above the test binaries");
     }
 
     [GeneratedRegex(@"^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{| )", RegexOptions.Multiline)]
