@@ -104,11 +104,9 @@ internal sealed partial class SourceSupervisor : IAsyncDisposable
         return new ResiliencePipelineBuilder<ISourceConnection> { TimeProvider = _time }
             .AddRetry(new RetryStrategyOptions<ISourceConnection>
             {
-                ShouldHandle = new PredicateBuilder<ISourceConnection>()
-                    .Handle<SourceException>()
-                    .Handle<GstException>()
-                    .Handle<TimeoutRejectedException>()
-                    .Handle<BrokenCircuitException>(),
+                // Every failure is retried: a source that throws something unforeseen is still a camera to keep
+                // trying, never a loop that ends with the stream stuck in Connecting. Only stopping ends it.
+                ShouldHandle = new PredicateBuilder<ISourceConnection>().Handle<Exception>(e => e is not OperationCanceledException),
                 MaxRetryAttempts = int.MaxValue,
                 MaxDelay = _config.MaxRetryDelay,
                 DelayGenerator = args => ValueTask.FromResult<TimeSpan?>(NextDelay(args.Outcome.Exception, args.AttemptNumber + 1)),
@@ -158,6 +156,13 @@ internal sealed partial class SourceSupervisor : IAsyncDisposable
             {
                 break;
             }
+            catch (OperationCanceledException e)
+            {
+                // Not ours (the retry strategy leaves cancellations alone): a failed attempt like any other.
+                OnAttemptFailed(e, _config.RetryDelay, 1);
+                await DelayAsync(_config.RetryDelay, cancellationToken);
+                continue;
+            }
 
             SetState(StreamState.Online);
             Log.Online(_logger, _stream.Name, _source.DisplayName);
@@ -166,27 +171,36 @@ internal sealed partial class SourceSupervisor : IAsyncDisposable
             {
                 exit = await connection.Completion.WaitAsync(cancellationToken);
             }
-            catch (OperationCanceledException)
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {
                 await connection.DisposeAsync();
                 break;
+            }
+            catch (Exception e)
+            {
+                exit = new SourceExit(RelayError.PipelineError, SourceUri.Scrub(e.Message, _config.Source), true);
             }
 
             Interlocked.Exchange(ref _lastOnline, _time.GetTimestamp());
             await connection.DisposeAsync();
             RecordEnd(exit);
-            try
-            {
-                // A camera that just dropped is usually rebooting: wait the first backoff step, then try.
-                await Task.Delay(_config.RetryDelay, _time, cancellationToken);
-            }
-            catch (OperationCanceledException)
-            {
-                break;
-            }
+            // A camera that just dropped is usually rebooting: wait the first backoff step, then try.
+            await DelayAsync(_config.RetryDelay, cancellationToken);
         }
 
         Log.Stopped(_logger, _stream.Name);
+    }
+
+    private async Task DelayAsync(TimeSpan delay, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await Task.Delay(delay, _time, cancellationToken);
+        }
+        catch (OperationCanceledException)
+        {
+            // stopping: the loop sees the cancellation
+        }
     }
 
     private async ValueTask<ISourceConnection> ConnectOnceAsync(CancellationToken cancellationToken)

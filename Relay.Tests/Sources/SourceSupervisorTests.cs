@@ -93,6 +93,34 @@ public sealed class SourceSupervisorTests
         Assert.Equal(2, supervisor.Status.Reconnects);
     }
 
+    [Fact]
+    public async Task An_unexpected_exception_from_a_source_is_retried_like_any_failure()
+    {
+        // A bug in a source (or a library under it) must not end the supervisor's loop with the stream stuck in Connecting.
+        var online = new ScriptedSource.OnlineConnection();
+        var source = new ScriptedSource(n => n switch
+        {
+            0 => throw new InvalidOperationException("thrown while opening"),
+            1 => ScriptedSource.Throwing(new ArgumentException("thrown while connecting")),
+            2 => ScriptedSource.Throwing(new OperationCanceledException("cancelled by something else than stopping")),
+            _ => online,
+        });
+        var (supervisor, statuses) = Start(source);
+        await using var _ = supervisor;
+
+        var failures = new List<SourceStatus>();
+        for (var i = 0; i < 3; i++)
+        {
+            var status = await NextAsync(statuses, s => s.State == StreamState.Backoff);
+            failures.Add(status);
+            _time.Advance(status.NextAttemptIn!.Value);
+        }
+
+        await NextAsync(statuses, s => s.State == StreamState.Online);
+        Assert.Equal(4, source.Attempts);
+        Assert.Equal(["thrown while opening", "thrown while connecting", "cancelled by something else than stopping"], failures.Select(f => f.LastErrorMessage));
+    }
+
     private (SourceSupervisor Supervisor, ChannelReader<SourceStatus> Statuses) Start(ScriptedSource source, StreamConfig? config = null)
     {
         config ??= new StreamConfig { Name = "cam1", Source = new Uri("rtsp://h/x") };
@@ -128,6 +156,8 @@ public sealed class SourceSupervisorTests
 
         public static ISourceConnection Fail(RelayError error) => new FailedConnection(new SourceException(error, $"scripted {error}"));
 
+        public static ISourceConnection Throwing(Exception exception) => new ThrowingConnection(exception);
+
         public ISourceConnection Open(IMediaSink sink) => script(Interlocked.Increment(ref _attempts) - 1);
 
         public Task WaitForAttemptsAsync(int count, TimeSpan timeout) =>
@@ -138,6 +168,15 @@ public sealed class SourceSupervisorTests
             public Task Connected { get; } = Task.FromException(error);
 
             public Task<SourceExit> Completion { get; } = Task.FromResult(new SourceExit(error.Error, error.Message, false));
+
+            public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+        }
+
+        private sealed class ThrowingConnection(Exception exception) : ISourceConnection
+        {
+            public Task Connected { get; } = Task.FromException(exception);
+
+            public Task<SourceExit> Completion { get; } = Task.FromException<SourceExit>(exception);
 
             public ValueTask DisposeAsync() => ValueTask.CompletedTask;
         }
