@@ -184,12 +184,28 @@ internal sealed partial class PulledStream : IAsyncDisposable
         }
     }
 
-    private void OnIdle()
+    private void OnIdle() => _ = RunLogged(StopIfIdleAsync());
+
+    /// <summary>
+    /// Stops pulling if still nobody holds a lease, decided in order with every start and stop: a lease taken after the
+    /// idle timer fired either is seen here (and the source keeps running) or starts the source again after this stop.
+    /// </summary>
+    private async Task StopIfIdleAsync()
     {
-        if (Hub.Leases == 0 && Config.OnDemand)
+        await _transition.WaitAsync();
+        try
         {
+            if (Hub.Leases > 0 || !Config.OnDemand)
+            {
+                return;
+            }
+
             Log.Idle(_logger, Name, Config.IdleTimeout.TotalSeconds);
-            _ = RunLogged(StopPullingAsync());
+            await StopPullingLockedAsync();
+        }
+        finally
+        {
+            _transition.Release();
         }
     }
 
@@ -215,6 +231,11 @@ internal sealed partial class PulledStream : IAsyncDisposable
                 _supervisor = supervisor;
                 supervisor.Start();
             }
+
+            if (Config.OnDemand && Hub.Leases == 0)
+            {
+                ArmIdleTimer(); // the reader that asked for this start has left already
+            }
         }
         finally
         {
@@ -227,31 +248,37 @@ internal sealed partial class PulledStream : IAsyncDisposable
         await _transition.WaitAsync();
         try
         {
-            SourceSupervisor? supervisor;
-            lock (_gate)
-            {
-                supervisor = _supervisor;
-                _supervisor = null;
-                _idleTimer?.Dispose();
-                _idleTimer = null;
-            }
-
-            if (supervisor is not null)
-            {
-                await supervisor.DisposeAsync();
-                lock (_gate)
-                {
-                    _lastStatus = supervisor.Status with { Since = _time.GetUtcNow() };
-                    foreach (var (reason, count) in supervisor.ReconnectsByReason)
-                    {
-                        _reasonsBefore[reason] = _reasonsBefore.GetValueOrDefault(reason) + count;
-                    }
-                }
-            }
+            await StopPullingLockedAsync();
         }
         finally
         {
             _transition.Release();
+        }
+    }
+
+    /// <summary>Stops the supervisor; the caller holds <see cref="_transition"/>.</summary>
+    private async Task StopPullingLockedAsync()
+    {
+        SourceSupervisor? supervisor;
+        lock (_gate)
+        {
+            supervisor = _supervisor;
+            _supervisor = null;
+            _idleTimer?.Dispose();
+            _idleTimer = null;
+        }
+
+        if (supervisor is not null)
+        {
+            await supervisor.DisposeAsync();
+            lock (_gate)
+            {
+                _lastStatus = supervisor.Status with { Since = _time.GetUtcNow() };
+                foreach (var (reason, count) in supervisor.ReconnectsByReason)
+                {
+                    _reasonsBefore[reason] = _reasonsBefore.GetValueOrDefault(reason) + count;
+                }
+            }
         }
     }
 
