@@ -1,13 +1,26 @@
 using System.Text;
+using System.Text.RegularExpressions;
 
 namespace Relay.Server.Sources;
 
 /// <summary>Source URI helpers. Credentials never leave this class except into the ingest element's own properties.</summary>
-internal static class SourceUri
+internal static partial class SourceUri
 {
-    private static readonly string[] SecretQueryKeys = ["user", "username", "password", "pass", "pwd", "passwd", "token", "auth", "key", "secret", "sig", "signature"];
+    // Keys whose values are credentials, as cameras and DVRs spell them in a query or in the path
+    // (rtsp://dvr/user=admin&password=x&channel=1&stream=0.sdp, ?loginuse=admin&loginpas=x, ?authbasic=base64).
+    private static readonly string[] SecretKeys =
+    [
+        "user", "username", "usr", "account", "loginuse", "password", "pass", "pwd", "passwd", "passwort", "loginpas", "token", "access_token",
+        "auth", "authbasic", "authorization", "key", "apikey", "api_key", "secret", "sig", "signature", "credential", "credentials",
+    ];
 
-    /// <summary>Gets a display form of <paramref name="uri"/> without user info or secret-looking query values.</summary>
+    /// <summary>Secrets this short are replaced only where they stand as a value (after ':' or '=', before '@', '&amp;' or the end).</summary>
+    private const int ShortSecret = 4;
+
+    /// <summary>
+    /// Gets a display form of <paramref name="uri"/> without user info or secret-looking values, in the query or in the
+    /// path (DVR-style <c>key=value&amp;…</c> segments).
+    /// </summary>
     /// <example><c>rtsp://admin:hunter2@10.0.0.5/stream1</c> becomes <c>rtsp://***@10.0.0.5/stream1</c>.</example>
     public static string Redact(Uri uri)
     {
@@ -29,10 +42,10 @@ internal static class SourceUri
         }
 
         sb.Append(uri.IsDefaultPort ? uri.Host : $"{uri.Host}:{uri.Port}");
-        sb.Append(uri.AbsolutePath);
+        sb.Append(string.Join('/', uri.AbsolutePath.Split('/').Select(RedactPairs)));
         if (uri.Query.Length > 1)
         {
-            sb.Append('?').Append(RedactQuery(uri.Query[1..]));
+            sb.Append('?').Append(RedactPairs(uri.Query[1..]));
         }
 
         return sb.ToString();
@@ -54,39 +67,67 @@ internal static class SourceUri
         return (builder.Uri.AbsoluteUri, user, password);
     }
 
-    /// <summary>Removes <paramref name="secrets"/> from free text (for example a GStreamer error message).</summary>
+    /// <summary>
+    /// Removes the credentials of <paramref name="uri"/> from free text (for example a GStreamer error message): the URI
+    /// itself in any spelling becomes its redacted form, then each secret (user info, secret-looking values) becomes
+    /// <c>***</c>, a short one only where it stands as a value, so that a one-letter password does not blank every
+    /// letter of the message.
+    /// </summary>
     public static string Scrub(string text, Uri uri)
     {
-        if (string.IsNullOrEmpty(text) || string.IsNullOrEmpty(uri.UserInfo))
+        if (string.IsNullOrEmpty(text) || !uri.IsAbsoluteUri || uri.Scheme == "test")
         {
             return text;
         }
 
-        var (_, user, password) = SplitCredentials(uri);
-        foreach (var secret in new[] { uri.UserInfo, password, user })
+        var secrets = Secrets(uri);
+        if (secrets.Count == 0)
         {
-            if (!string.IsNullOrEmpty(secret) && secret.Length >= 2)
-            {
-                text = text.Replace(secret, "***", StringComparison.Ordinal);
-            }
+            return text;
+        }
+
+        var redacted = Redact(uri);
+        foreach (var form in new[] { uri.OriginalString, uri.AbsoluteUri, Uri.UnescapeDataString(uri.OriginalString) }.Distinct().OrderByDescending(f => f.Length))
+        {
+            text = text.Replace(form, redacted, StringComparison.Ordinal);
+        }
+
+        foreach (var secret in secrets.OrderByDescending(x => x.Length))
+        {
+            text = secret.Length >= ShortSecret
+                ? text.Replace(secret, "***", StringComparison.Ordinal)
+                : Regex.Replace(text, $"(?<=[:=]){Regex.Escape(secret)}(?=[@&;/\\s\"')]|$)", "***", RegexOptions.CultureInvariant, TimeSpan.FromSeconds(1));
         }
 
         return text;
     }
 
-    private static string RedactQuery(string query)
+    /// <summary>Gets the secrets in <paramref name="uri"/>: user info, user, password, and secret-looking values, escaped and not.</summary>
+    private static List<string> Secrets(Uri uri)
     {
-        var parts = query.Split('&');
-        for (var i = 0; i < parts.Length; i++)
+        var secrets = new List<string>();
+        if (!string.IsNullOrEmpty(uri.UserInfo))
         {
-            var eq = parts[i].IndexOf('=', StringComparison.Ordinal);
-            var key = eq < 0 ? parts[i] : parts[i][..eq];
-            if (eq >= 0 && SecretQueryKeys.Contains(key, StringComparer.OrdinalIgnoreCase))
+            var (_, user, password) = SplitCredentials(uri);
+            secrets.AddRange([uri.UserInfo, password ?? string.Empty, user ?? string.Empty]);
+        }
+
+        foreach (var part in uri.AbsolutePath.Split('/').Append(uri.Query.TrimStart('?')).SelectMany(p => p.Split('&', ';')))
+        {
+            var eq = part.IndexOf('=', StringComparison.Ordinal);
+            if (eq > 0 && SecretKeys.Contains(part[..eq], StringComparer.OrdinalIgnoreCase))
             {
-                parts[i] = key + "=***";
+                secrets.Add(part[(eq + 1)..]);
             }
         }
 
-        return string.Join('&', parts);
+        return secrets.SelectMany(x => new[] { x, Uri.UnescapeDataString(x) }).Where(x => x.Length > 0).Distinct().ToList();
     }
+
+    /// <summary>Redacts the secret values of <c>key=value</c> pairs separated by '&amp;' or ';' (a query, or a DVR's path segment).</summary>
+    private static string RedactPairs(string text) =>
+        PairPattern().Replace(text, m => SecretKeys.Contains(m.Groups["key"].Value, StringComparer.OrdinalIgnoreCase) ? $"{m.Groups["key"].Value}=***" : m.Value);
+
+    [GeneratedRegex("(?<=^|[&;])(?<key>[^&;=]+)=(?<value>[^&;]*)")]
+    private static partial Regex PairPattern();
 }
