@@ -15,11 +15,13 @@ internal static class EventIds
     public const int SourceEventsDropped = 108;
     public const int SourceStopped = 109;
     public const int SourceStalled = 110;
+    public const int SourceSampleFailed = 112;
 
     // 2xx: streams and readers
     public const int StreamCodecChanged = 200;
     public const int ReaderTooSlow = 201;
     public const int GopCacheOverflow = 202;
+    public const int SubscriberFailed = 203;
 
     // 3xx: hosting and configuration
     public const int StreamStarted = 300;
@@ -42,6 +44,7 @@ internal static class EventIds
     public const int RtspConnectionError = 404;
     public const int RtspSessionTimedOut = 405;
     public const int RtspUdpError = 406;
+    public const int RtspLimit = 407;
 
     // 5xx: browser outputs (HLS, snapshots, MJPEG) and the web page
     public const int HlsStarted = 500;

@@ -32,4 +32,10 @@ public sealed record RtspServerConfig
 
     /// <summary>Gets the most RTSP connections served at once. <value>The default value is 1000.</value></summary>
     public int MaxConnections { get; init; } = 1000;
+
+    /// <summary>
+    /// Gets the most RTSP sessions one connection may hold at once (each holds a lease on its stream, so an on-demand
+    /// camera is pulled for it). <value>The default value is 16.</value>
+    /// </summary>
+    public int MaxSessionsPerConnection { get; init; } = 16;
 }

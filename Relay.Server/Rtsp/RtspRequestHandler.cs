@@ -136,6 +136,14 @@ internal sealed partial class RtspRequestHandler(RtspServer server, RtspConnecti
         }
         else
         {
+            // Each session holds a lease on its stream (an on-demand camera is pulled for it): one connection may
+            // not pile them up without bound.
+            if (connection.Sessions.Count >= server.Config.MaxSessionsPerConnection)
+            {
+                Log.TooManySessions(logger, connection.RemoteAddress.ToString(), server.Config.MaxSessionsPerConnection);
+                return new RtspResponse(RtspStatus.ServiceUnavailable);
+            }
+
             session = new RtspSession(server, connection, media, choice.IsTcp, stream.Lease(), server.Loggers.CreateLogger<RtspSession>());
             created = true;
         }
@@ -146,7 +154,7 @@ internal sealed partial class RtspRequestHandler(RtspServer server, RtspConnecti
         if (choice.IsTcp)
         {
             var (rtp, rtcp) = choice.Interleaved ?? (2 * track.Value, (2 * track.Value) + 1);
-            if (session.Transports.Any(t => t.Track != track && (t.RtpChannel == rtp || t.RtcpChannel == rtp || t.RtpChannel == rtcp)))
+            if (session.Transports.Any(t => t.Track != track && (t.RtpChannel == rtp || t.RtcpChannel == rtp || t.RtpChannel == rtcp || t.RtcpChannel == rtcp)))
             {
                 return new RtspResponse(RtspStatus.UnsupportedTransport);
             }
@@ -314,5 +322,8 @@ internal sealed partial class RtspRequestHandler(RtspServer server, RtspConnecti
     {
         [LoggerMessage(EventIds.RtspSessionStarted, LogLevel.Information, "RTSP session {Session} on {Stream} ({Transport}) for {Client}.")]
         public static partial void SessionStarted(ILogger logger, string session, string stream, string transport, string client);
+
+        [LoggerMessage(EventIds.RtspLimit, LogLevel.Warning, "A SETUP from {Client} was refused: its connection holds {Limit} sessions already (Relay:Rtsp:MaxSessionsPerConnection).")]
+        public static partial void TooManySessions(ILogger logger, string client, int limit);
     }
 }

@@ -74,6 +74,12 @@ internal static class RtspRequestParser
 
         var text = Encoding.UTF8.GetString(head);
         var lines = text.Split("\r\n");
+        if (lines.Any(l => l.Contains('\r', StringComparison.Ordinal) || l.Contains('\n', StringComparison.Ordinal)))
+        {
+            // A bare CR or LF inside a line would otherwise travel on in a header value (CSeq is echoed).
+            return Error(RtspStatus.BadRequest, "a bare CR or LF inside a line");
+        }
+
         var requestLine = lines[0].Split(' ');
         if (requestLine.Length != 3 || requestLine[0].Length == 0 || requestLine[1].Length == 0 || !requestLine[0].All(c => c < 128 && IsTokenChar((byte)c)))
         {

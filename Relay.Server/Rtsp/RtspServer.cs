@@ -189,8 +189,9 @@ internal sealed partial class RtspServer : IHostedService, IAsyncDisposable
         {
             foreach (var session in _sessions.Values)
             {
-                // A TCP session lives as long as its connection; a UDP one needs requests or RTCP (RFC 2326 §12.37).
-                if (!session.IsTcp && session.IdleFor > Config.SessionTimeout)
+                // A playing TCP session lives as long as its connection; a UDP one needs requests or RTCP (RFC 2326
+                // §12.37); one set up and never played ends like a UDP one, so it cannot hold its stream's lease forever.
+                if ((!session.IsTcp || !session.IsPlaying) && session.IdleFor > Config.SessionTimeout)
                 {
                     Log.SessionTimedOut(_logger, session.Id, session.Media.Stream.Name);
                     session.End("session timeout");

@@ -59,7 +59,7 @@ internal sealed record RtspTransport
                         break;
                     case "client_port":
                         var ports = ParseRange(value, 65535);
-                        valid &= ports is { Rtp: > 0 };
+                        valid &= ports is { Rtp: > 0, Rtcp: > 0 };
                         transport = transport with { ClientPort = ports };
                         break;
                     case "mode":
@@ -92,9 +92,13 @@ internal sealed record RtspTransport
 
         if (dash < 0)
         {
-            return (first, Math.Min(first + 1, max));
+            // One number: RTCP is the next one, which must exist (interleaved=255 has no channel for RTCP).
+            return first < max ? (first, first + 1) : null;
         }
 
-        return int.TryParse(value[(dash + 1)..], NumberStyles.None, CultureInfo.InvariantCulture, out var second) && second <= max ? (first, second) : null;
+        // RTP and RTCP need two different channels or ports.
+        return int.TryParse(value[(dash + 1)..], NumberStyles.None, CultureInfo.InvariantCulture, out var second) && second <= max && second != first
+            ? (first, second)
+            : null;
     }
 }

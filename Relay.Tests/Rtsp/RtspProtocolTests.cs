@@ -88,6 +88,49 @@ public sealed class RtspProtocolTests(ITestOutputHelper output) : InteropTestBas
     }
 
     [Fact]
+    public async Task Two_tracks_of_a_session_cannot_share_an_interleaved_channel()
+    {
+        await using var relay = await StartRelayAsync();
+        await using var client = await RawRtspClient.ConnectAsync(relay.RtspPort);
+        var url = relay.RtspUrl("demo").ToString();
+
+        var video = await client.RequestAsync("SETUP", url + "/trackID=0", 1, "Transport: RTP/AVP/TCP;unicast;interleaved=0-1");
+        var session = video.Headers["Session"].Split(';')[0];
+        var sharedRtcp = await client.RequestAsync("SETUP", url + "/trackID=1", 2, "Transport: RTP/AVP/TCP;unicast;interleaved=2-1", $"Session: {session}");
+        var sharedRtp = await client.RequestAsync("SETUP", url + "/trackID=1", 3, "Transport: RTP/AVP/TCP;unicast;interleaved=1-2", $"Session: {session}");
+        var own = await client.RequestAsync("SETUP", url + "/trackID=1", 4, "Transport: RTP/AVP/TCP;unicast;interleaved=2-3", $"Session: {session}");
+
+        Assert.Equal(200, video.Status);
+        Assert.Equal((461, 461, 200), (sharedRtcp.Status, sharedRtp.Status, own.Status));
+    }
+
+    [Fact]
+    public async Task One_connection_cannot_pile_up_sessions_and_sessions_never_played_expire()
+    {
+        await using var relay = await StartRelayAsync(("Relay:Rtsp:MaxSessionsPerConnection", "4"), ("Relay:Rtsp:SessionTimeout", "2s"));
+        await using var client = await RawRtspClient.ConnectAsync(relay.RtspPort);
+        var track = relay.RtspUrl("demo") + "/trackID=0";
+        var hub = relay.Streams.FindStream("demo")!.Hub;
+        var leasesBefore = hub.Leases;
+
+        // SETUP without a Session header makes a new session each time, each holding a lease on the stream.
+        var statuses = new List<int>();
+        for (var i = 0; i < 6; i++)
+        {
+            statuses.Add((await client.RequestAsync("SETUP", track, i + 1, "Transport: RTP/AVP/TCP;unicast;interleaved=0-1")).Status);
+        }
+
+        var leasesHeld = hub.Leases - leasesBefore;
+        await Eventually.WaitAsync(() => relay.Rtsp.Sessions.Count == 0, TimeSpan.FromSeconds(20), "the sessions never played to expire");
+        var afterExpiry = await client.RequestAsync("SETUP", track, 7, "Transport: RTP/AVP/TCP;unicast;interleaved=0-1");
+
+        Assert.Equal([200, 200, 200, 200, 503, 503], statuses);
+        Assert.Equal(4, leasesHeld);
+        Assert.Equal(200, afterExpiry.Status); // the connection itself is still served
+        Assert.Contains(Logs.Lines, l => l.Contains("MaxSessionsPerConnection", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task A_session_plays_pauses_keeps_alive_and_tears_down_in_order()
     {
         await using var relay = await StartRelayAsync();

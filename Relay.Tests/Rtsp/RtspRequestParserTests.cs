@@ -50,6 +50,8 @@ public sealed class RtspRequestParserTests
     [InlineData("OPTIONS\r\n\r\n", 400)]
     [InlineData("OPTIONS rtsp://h/ HTTP/1.1\r\nCSeq: 1\r\n\r\n", 400)]
     [InlineData("OPTIONS rtsp://h/ RTSP/1.0\r\nno colon here\r\n\r\n", 400)]
+    [InlineData("OPTIONS rtsp://h/ RTSP/1.0\r\nCSeq: 1\nX-Injected: yes\r\n\r\n", 400)] // a bare LF would be echoed with CSeq
+    [InlineData("OPTIONS rtsp://h/ RTSP/1.0\r\nCSeq: 1\rX-Injected: yes\r\n\r\n", 400)]
     [InlineData("OPTIONS rtsp://h/ RTSP/1.0\r\nContent-Length: -5\r\n\r\n", 400)]
     [InlineData("OPTIONS rtsp://h/ RTSP/1.0\r\nContent-Length: 99999\r\n\r\n", 413)]
     public void Malformed_requests_are_errors_with_a_status(string text, int status)
@@ -84,6 +86,26 @@ public sealed class RtspRequestParserTests
         Assert.Equal((4, 5), transports[1].Interleaved);
         Assert.Equal((5000, 5001), transports[2].ClientPort);
         Assert.Equal("PLAY", transports[2].Mode);
+    }
+
+    [Theory]
+    [InlineData("RTP/AVP/TCP;unicast;interleaved=255")] // no channel left for RTCP
+    [InlineData("RTP/AVP/TCP;unicast;interleaved=4-4")] // RTP and RTCP on one channel
+    [InlineData("RTP/AVP/TCP;unicast;interleaved=4-256")]
+    [InlineData("RTP/AVP;unicast;client_port=5000-0")] // RTCP to port 0
+    [InlineData("RTP/AVP;unicast;client_port=0-1")]
+    [InlineData("RTP/AVP;unicast;client_port=65535")] // RTCP would be 65536
+    [InlineData("RTP/AVP;unicast;client_port=5000-5000")]
+    public void Transports_without_two_distinct_valid_channels_or_ports_are_refused(string header) =>
+        Assert.Empty(RtspTransport.ParseAll(header));
+
+    [Fact]
+    public void One_channel_or_port_means_the_next_one_for_rtcp()
+    {
+        var transports = RtspTransport.ParseAll("RTP/AVP/TCP;unicast;interleaved=254, RTP/AVP;unicast;client_port=5000");
+
+        Assert.Equal((254, 255), transports[0].Interleaved);
+        Assert.Equal((5000, 5001), transports[1].ClientPort);
     }
 
     private static ReadOnlySequence<byte> Sequence(string text) => new(Encoding.Latin1.GetBytes(text));
