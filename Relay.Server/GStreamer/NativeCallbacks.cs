@@ -37,7 +37,19 @@ internal static class NativeCallbacks
     {
         if (data != IntPtr.Zero)
         {
-            GCHandle.FromIntPtr(data).Free();
+            var handle = GCHandle.FromIntPtr(data);
+            try
+            {
+                (handle.Target as IDisposable)?.Dispose(); // a handler holding native references lets them go with it
+            }
+            catch (Exception e)
+            {
+                Report(e);
+            }
+            finally
+            {
+                handle.Free();
+            }
         }
     }
 

@@ -117,7 +117,11 @@ internal static partial class RelayApp
         app.Lifetime.ApplicationStarted.Register(() =>
             Log.Listening(app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Relay"), endpoints.DescribeRtsp(), string.Join(", ", endpoints.Http.Select(e => $"http://{e}"))));
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Relay.GStreamer");
-        NativeCallbacks.Failed += e => Log.NativeCallbackFailed(logger, e);
+        // NativeCallbacks.Failed is static: each app adds its handler while it runs and removes it when stopped, so
+        // building relays (tests build many in one process) does not pile up handlers that hold old apps alive.
+        Action<Exception> reportNativeFailure = e => Log.NativeCallbackFailed(logger, e);
+        NativeCallbacks.Failed += reportNativeFailure;
+        app.Lifetime.ApplicationStopped.Register(() => NativeCallbacks.Failed -= reportNativeFailure);
         app.MapWebPages();
         app.MapHealth();
         app.MapStreamsApi();

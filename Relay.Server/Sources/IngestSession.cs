@@ -37,6 +37,8 @@ internal sealed partial class IngestSession : ISourceConnection
     private bool _online; // guarded by _gate
     private bool _finished; // guarded by _gate: no event is applied after the end was decided
     private long _lastUnit; // guarded by _gate
+    private long _lastSampleFailureLog; // guarded by _gate
+    private int _sampleFailures; // guarded by _gate: since the last report
     private int _warnings; // guarded by _gate
     private long _lastWarningLog; // guarded by _gate
     private string? _lastWarning; // guarded by _gate
@@ -99,17 +101,36 @@ internal sealed partial class IngestSession : ISourceConnection
             }
 
             var track = _tracks[unit.TrackIndex];
-            var updated = caps is null ? track : TrackParameters.ApplyCaps(track, caps);
-            if (unit.IsKeyframe && updated.Kind == MediaKind.Video)
+            try
             {
-                updated = TrackParameters.ApplyInBand(updated, unit.Data.Span);
-            }
+                var updated = caps is null ? track : TrackParameters.ApplyCaps(track, caps);
+                if (unit.IsKeyframe && updated.Kind == MediaKind.Video)
+                {
+                    updated = TrackParameters.ApplyInBand(updated, unit.Data.Span);
+                }
 
-            if (!ReferenceEquals(updated, track))
+                if (!ReferenceEquals(updated, track))
+                {
+                    _tracks[unit.TrackIndex] = updated;
+                    Log.TrackChanged(_logger, updated.ToString());
+                    _sink.OnTrackChanged(updated);
+                }
+            }
+            catch (Exception e)
             {
-                _tracks[unit.TrackIndex] = updated;
-                Log.TrackChanged(_logger, updated.ToString());
-                _sink.OnTrackChanged(updated);
+                // Bad parameters from a camera (or a bug reading them) cost this unit, never the pooled buffer or the
+                // streaming thread: the unit goes back to the pool and the next one is tried.
+                var index = unit.TrackIndex;
+                unit.Release();
+                _sampleFailures++;
+                if (_lastSampleFailureLog == 0 || _time.GetElapsedTime(_lastSampleFailureLog) >= TimeSpan.FromSeconds(10))
+                {
+                    Log.SampleFailed(_logger, index, _sampleFailures, e);
+                    _lastSampleFailureLog = _time.GetTimestamp();
+                    _sampleFailures = 0;
+                }
+
+                return;
             }
 
             _lastUnit = _time.GetTimestamp();

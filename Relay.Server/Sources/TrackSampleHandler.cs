@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using Relay.Media;
 using Relay.Server.GStreamer;
+using Relay.Server.Interop;
 
 namespace Relay.Server.Sources;
 
@@ -12,19 +13,28 @@ namespace Relay.Server.Sources;
 /// <param name="trackIndex">The track's index.</param>
 /// <param name="codec">The track's codec.</param>
 /// <param name="shift">Taken off timestamps at or above it (an encoder's known offset); zero for none.</param>
-internal sealed class TrackSampleHandler(IngestSession session, int trackIndex, Codec codec, TimeSpan shift = default) : IAppSinkHandler
+internal sealed class TrackSampleHandler(IngestSession session, int trackIndex, Codec codec, TimeSpan shift = default) : IAppSinkHandler, IDisposable
 {
     private const int RtpHeaderLength = 12;
+
+    // The last caps seen, with a reference held on them: their address cannot be reused by other caps while it is held,
+    // so an unchanged address really means unchanged caps (a freed caps object's address, reused, would hide a change).
     private nint _lastCaps;
 
     /// <inheritdoc />
     public void OnSample(in Sample sample)
     {
         string? caps = null;
-        var capsIdentity = sample.CapsIdentity;
-        if (capsIdentity != _lastCaps)
+        var current = sample.CapsIdentity;
+        if (current != _lastCaps)
         {
-            _lastCaps = capsIdentity;
+            var previous = _lastCaps;
+            _lastCaps = current == 0 ? 0 : Gst.gst_mini_object_ref(current);
+            if (previous != 0)
+            {
+                Gst.gst_mini_object_unref(previous);
+            }
+
             caps = sample.GetCapsString();
         }
 
@@ -38,6 +48,16 @@ internal sealed class TrackSampleHandler(IngestSession session, int trackIndex, 
     /// <inheritdoc />
     public void OnEndOfStream()
     {
+    }
+
+    /// <summary>Lets go of the caps reference (the appsink is finalized; no sample comes any more).</summary>
+    public void Dispose()
+    {
+        var last = Interlocked.Exchange(ref _lastCaps, 0);
+        if (last != 0)
+        {
+            Gst.gst_mini_object_unref(last);
+        }
     }
 
     private AccessUnit CopyFrame(in Sample sample)

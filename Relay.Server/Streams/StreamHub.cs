@@ -213,6 +213,7 @@ internal sealed partial class StreamHub : IMediaSink, IDisposable
     /// <inheritdoc />
     public void OnEpochStarted(IReadOnlyList<TrackInfo> tracks)
     {
+        IStreamSubscriber[]? failed;
         lock (_gate)
         {
             if (_disposed)
@@ -236,16 +237,16 @@ internal sealed partial class StreamHub : IMediaSink, IDisposable
             }
 
             UpdateReady();
-            foreach (var subscriber in _subscribers)
-            {
-                subscriber.OnTracksChanged(_tracks, _anchorTrack, codecChanged);
-            }
+            failed = Notify((_tracks, _anchorTrack, codecChanged), static (s, t) => s.OnTracksChanged(t.Item1, t.Item2, t.Item3));
         }
+
+        Detach(failed);
     }
 
     /// <inheritdoc />
     public void OnTrackChanged(TrackInfo track)
     {
+        IStreamSubscriber[]? failed;
         lock (_gate)
         {
             if (_disposed || (uint)track.Index >= (uint)_tracks.Length)
@@ -257,16 +258,16 @@ internal sealed partial class StreamHub : IMediaSink, IDisposable
             tracks[track.Index] = track;
             _tracks = tracks;
             UpdateReady();
-            foreach (var subscriber in _subscribers)
-            {
-                subscriber.OnTracksChanged(_tracks, _anchorTrack, codecChanged: false);
-            }
+            failed = Notify((_tracks, _anchorTrack), static (s, t) => s.OnTracksChanged(t.Item1, t.Item2, codecChanged: false));
         }
+
+        Detach(failed);
     }
 
     /// <inheritdoc />
     public void OnAccessUnit(AccessUnit unit)
     {
+        IStreamSubscriber[]? failed = null;
         try
         {
             lock (_gate)
@@ -290,10 +291,7 @@ internal sealed partial class StreamHub : IMediaSink, IDisposable
 
                 _timeline.Rebase(unit);
                 _gop.Add(unit);
-                foreach (var subscriber in _subscribers)
-                {
-                    subscriber.OnAccessUnit(unit);
-                }
+                failed = Notify(unit, static (s, u) => s.OnAccessUnit(u));
 
                 var now = _time.GetTimestamp();
                 if (isAnchor && unit.IsKeyframe)
@@ -319,6 +317,52 @@ internal sealed partial class StreamHub : IMediaSink, IDisposable
         finally
         {
             unit.Release();
+        }
+
+        Detach(failed);
+    }
+
+    /// <summary>
+    /// Calls every subscriber (under <see cref="_gate"/>), each on its own: one that throws is taken off the list and
+    /// returned, to be told it is detached once the lock is released, and the others still get the call.
+    /// </summary>
+    private IStreamSubscriber[]? Notify<TState>(TState state, Action<IStreamSubscriber, TState> call)
+    {
+        List<IStreamSubscriber>? failed = null;
+        foreach (var subscriber in _subscribers)
+        {
+            try
+            {
+                call(subscriber, state);
+            }
+            catch (Exception e)
+            {
+                (failed ??= []).Add(subscriber);
+                Log.SubscriberFailed(_logger, Name, subscriber.GetType().Name, e);
+            }
+        }
+
+        if (failed is null)
+        {
+            return null;
+        }
+
+        _subscribers = [.. _subscribers.Except(failed)];
+        return [.. failed];
+    }
+
+    private void Detach(IStreamSubscriber[]? failed)
+    {
+        foreach (var subscriber in failed ?? [])
+        {
+            try
+            {
+                subscriber.OnDetached();
+            }
+            catch (Exception e)
+            {
+                Log.SubscriberFailed(_logger, Name, subscriber.GetType().Name, e);
+            }
         }
     }
 
@@ -419,6 +463,9 @@ internal sealed partial class StreamHub : IMediaSink, IDisposable
 
     private static partial class Log
     {
+        [LoggerMessage(EventIds.SubscriberFailed, LogLevel.Error, "Stream {Stream}: a {Subscriber} failed and is detached; the stream's other readers continue.")]
+        public static partial void SubscriberFailed(ILogger logger, string stream, string subscriber, Exception exception);
+
         [LoggerMessage(EventIds.StreamCodecChanged, LogLevel.Warning, "Stream {Stream}: the source's codec changed ({Before} → {After}); its readers are closed.")]
         public static partial void CodecChanged(ILogger logger, string stream, string before, string after);
     }
