@@ -30,9 +30,16 @@ public sealed class RtpPacketizerTests
     public void A_large_nal_unit_is_split_into_fu_a_fragments_that_reassemble_exactly()
     {
         var track = new RtpTrack(Video, 96);
+        // A fixed seed, and no zero bytes: zeros could form a start code inside the unit or trailing zero bytes at its
+        // end, which Annex B parsing rightly takes as the unit's boundary (one run in 256 ended in a zero byte).
+        var random = new Random(20261202);
         var nal = new byte[5000];
         nal[0] = 0x65;
-        Random.Shared.NextBytes(nal.AsSpan(1));
+        for (var i = 1; i < nal.Length; i++)
+        {
+            nal[i] = (byte)random.Next(1, 256);
+        }
+
         var unit = Unit([0, 0, 0, 1, .. nal]);
 
         var packets = Packetize(new H264Packetizer(1400), track, unit);
