@@ -34,6 +34,12 @@ public sealed record RtspServerConfig
     public int MaxConnections { get; init; } = 1000;
 
     /// <summary>
+    /// Gets the most RTSP connections one client address may have open at once (a VMS recording many cameras opens
+    /// one per camera). <value>The default value is 256.</value>
+    /// </summary>
+    public int MaxConnectionsPerAddress { get; init; } = 256;
+
+    /// <summary>
     /// Gets the most RTSP sessions one connection may hold at once (each holds a lease on its stream, so an on-demand
     /// camera is pulled for it). <value>The default value is 16.</value>
     /// </summary>

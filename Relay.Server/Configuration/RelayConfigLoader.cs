@@ -23,7 +23,7 @@ internal static partial class RelayConfigLoader
     private static readonly string[] RelayKeys = ["Rtsp", "Hls", "Mjpeg", "Api", "StateFile", "NodeName", "Streams", "Channels"];
 
     private static readonly string[] RtspKeys =
-        ["Address", "Port", "RtpPort", "RtcpPort", "SessionTimeout", "DescribeTimeout", "RequestTimeout", "Mtu", "MaxRequestBytes", "MaxConnections", "MaxSessionsPerConnection"];
+        ["Address", "Port", "RtpPort", "RtcpPort", "SessionTimeout", "DescribeTimeout", "RequestTimeout", "Mtu", "MaxRequestBytes", "MaxConnections", "MaxConnectionsPerAddress", "MaxSessionsPerConnection"];
 
     private static readonly string[] HlsKeys = ["SegmentDuration", "PartDuration", "SegmentCount", "IdleTimeout"];
 
@@ -249,6 +249,7 @@ internal static partial class RelayConfigLoader
             Mtu = reader.Int("Mtu", 300, 65000) ?? defaults.Mtu,
             MaxRequestBytes = reader.Int("MaxRequestBytes", 1024, 1024 * 1024) ?? defaults.MaxRequestBytes,
             MaxConnections = reader.Int("MaxConnections", 1, 1_000_000) ?? defaults.MaxConnections,
+            MaxConnectionsPerAddress = reader.Int("MaxConnectionsPerAddress", 1, 1_000_000) ?? defaults.MaxConnectionsPerAddress,
             MaxSessionsPerConnection = reader.Int("MaxSessionsPerConnection", 1, 10_000) ?? defaults.MaxSessionsPerConnection,
         };
         if (config.RtpPort != 0 && config.RtpPort == config.RtcpPort)

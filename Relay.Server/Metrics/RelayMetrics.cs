@@ -61,6 +61,7 @@ internal sealed class RelayMetrics
         HlsBytesHeld = factory.CreateGauge("relay_hls_held_bytes", "Bytes of HLS segments and parts a stream's muxer holds in memory (0 while no one watches).", "stream");
         RtspRequests = factory.CreateCounter("relay_rtsp_requests_total", "RTSP requests answered, by method and status code.", "method", "status");
         RtspConnections = factory.CreateGauge("relay_rtsp_connections", "Open RTSP connections.");
+        RtspRefusedConnections = factory.CreateCounter("relay_rtsp_refused_connections_total", "RTSP connections refused at once, by the limit they hit (max_connections, per_address).", "reason");
         CallbackFailures = factory.CreateCounter("relay_gstreamer_callback_failures_total", "GStreamer callbacks that failed (their event was dropped).");
     }
 
@@ -105,6 +106,9 @@ internal sealed class RelayMetrics
     public Counter RtspRequests { get; }
 
     public Gauge RtspConnections { get; }
+
+    /// <summary>Gets the RTSP connections refused by a limit, by reason.</summary>
+    public Counter RtspRefusedConnections { get; }
 
     public Counter CallbackFailures { get; }
 

@@ -16,9 +16,18 @@ internal sealed partial class RtspConnectionHandler(RtspServer server, ILogger<R
     public override async Task OnConnectedAsync(ConnectionContext context)
     {
         var connection = new RtspConnection(context);
-        if (!server.TryOpenConnection())
+        var address = connection.RemoteAddress;
+        if (server.TryOpenConnection(address) is not null)
         {
-            await WriteAsync(connection, new RtspResponse(RtspStatus.ServiceUnavailable) { CloseConnection = true }, null);
+            try
+            {
+                await WriteAsync(connection, new RtspResponse(RtspStatus.ServiceUnavailable) { CloseConnection = true }, null);
+            }
+            catch (Exception e) when (e is ConnectionResetException or ConnectionAbortedException or IOException or OperationCanceledException or InvalidOperationException or System.Net.Sockets.SocketException)
+            {
+                // The refused client is gone already.
+            }
+
             return;
         }
 
@@ -38,7 +47,7 @@ internal sealed partial class RtspConnectionHandler(RtspServer server, ILogger<R
                 session.End("the connection closed");
             }
 
-            server.CloseConnection();
+            server.CloseConnection(address);
         }
     }
 

@@ -74,20 +74,60 @@ internal sealed partial class RtspServer : IHostedService, IAsyncDisposable
     public IReadOnlyCollection<RtspSession> Sessions => _sessions.Values.ToArray();
 
     private int _connections;
+    private readonly ConcurrentDictionary<IPAddress, int> _connectionsByAddress = new();
+    private long _refusedSinceLog;
+    private long _lastRefusalLog;
 
     /// <summary>Counts a new connection; false when the connection limit is reached.</summary>
-    public bool TryOpenConnection()
+    /// <summary>
+    /// Counts a new connection from <paramref name="address"/> against the limits: all connections, and those of one
+    /// address. Returns null when it may be served (<see cref="CloseConnection"/> must follow), else the limit it hit.
+    /// </summary>
+    public string? TryOpenConnection(IPAddress address)
     {
         if (Interlocked.Increment(ref _connections) > Config.MaxConnections)
         {
             Interlocked.Decrement(ref _connections);
-            return false;
+            return Refused("max_connections", address);
         }
 
-        return true;
+        if (_connectionsByAddress.AddOrUpdate(address, 1, (_, n) => n + 1) > Config.MaxConnectionsPerAddress)
+        {
+            CloseConnection(address);
+            return Refused("per_address", address);
+        }
+
+        return null;
     }
 
-    public void CloseConnection() => Interlocked.Decrement(ref _connections);
+    /// <summary>Forgets a connection counted by <see cref="TryOpenConnection"/>.</summary>
+    public void CloseConnection(IPAddress address)
+    {
+        Interlocked.Decrement(ref _connections);
+        while (_connectionsByAddress.TryGetValue(address, out var n))
+        {
+            var removed = n <= 1
+                ? _connectionsByAddress.TryRemove(KeyValuePair.Create(address, n))
+                : _connectionsByAddress.TryUpdate(address, n - 1, n);
+            if (removed)
+            {
+                break;
+            }
+        }
+    }
+
+    private string Refused(string reason, IPAddress address)
+    {
+        Metrics?.RtspRefusedConnections.WithLabels(reason).Inc();
+        var refused = Interlocked.Increment(ref _refusedSinceLog);
+        var last = Interlocked.Read(ref _lastRefusalLog);
+        if ((last == 0 || Time.GetElapsedTime(last) >= TimeSpan.FromSeconds(10)) && Interlocked.CompareExchange(ref _lastRefusalLog, Time.GetTimestamp(), last) == last)
+        {
+            Log.ConnectionsRefused(_logger, Interlocked.Exchange(ref _refusedSinceLog, 0), reason, address.ToString());
+        }
+
+        return reason;
+    }
 
     /// <summary>Gets (creating on first use) how <paramref name="stream"/> is served over RTSP.</summary>
     public RtspMedia GetMedia(StreamHub stream)
@@ -255,6 +295,9 @@ internal sealed partial class RtspServer : IHostedService, IAsyncDisposable
     {
         [LoggerMessage(EventIds.RtspListening, LogLevel.Information, "RTSP UDP: RTP from port {RtpPort}, RTCP on port {RtcpPort}.")]
         public static partial void UdpBound(ILogger logger, int rtpPort, int rtcpPort);
+
+        [LoggerMessage(EventIds.RtspLimit + 1, LogLevel.Warning, "{Count} RTSP connection(s) refused since the last report; latest: limit {Limit}, from {Client} (Relay:Rtsp:MaxConnections, MaxConnectionsPerAddress).")]
+        public static partial void ConnectionsRefused(ILogger logger, long count, string limit, string client);
 
         [LoggerMessage(EventIds.RtspSessionTimedOut, LogLevel.Information, "RTSP session {Session} on {Stream} timed out.")]
         public static partial void SessionTimedOut(ILogger logger, string session, string stream);

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using System.Text;
 using Relay.Tests.Fixtures;
 using Xunit.Abstractions;
@@ -128,6 +129,62 @@ public sealed class RtspProtocolTests(ITestOutputHelper output) : InteropTestBas
         Assert.Equal(4, leasesHeld);
         Assert.Equal(200, afterExpiry.Status); // the connection itself is still served
         Assert.Contains(Logs.Lines, l => l.Contains("MaxSessionsPerConnection", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Connections_beyond_the_per_address_limit_get_503_while_a_reader_keeps_every_frame()
+    {
+        await using var relay = await StartRelayAsync(("Relay:Rtsp:MaxConnectionsPerAddress", "4"));
+        var server = relay.Rtsp;
+        var reader = Clients.ReadWithFfmpegAsync(relay.RtspUrl("demo"), "tcp", seconds: 5);
+        await Eventually.WaitAsync(() => server.Sessions.Any(x => x.IsPlaying) && server.ConnectionCount == 1, TimeSpan.FromSeconds(20), "the reader to play, alone");
+        var clients = new List<RawRtspClient>();
+        try
+        {
+            // One at a time, each counted by the server before the next: the reader holds one of the four.
+            for (var i = 0; i < 6; i++)
+            {
+                var before = server.ConnectionCount + RefusedCount(relay);
+                clients.Add(await RawRtspClient.ConnectAsync(relay.RtspPort));
+                await Eventually.WaitAsync(() => server.ConnectionCount + RefusedCount(relay) == before + 1, TimeSpan.FromSeconds(10), $"connection {i + 1} to be counted");
+            }
+
+            var served = new List<int>();
+            foreach (var client in clients.Take(3))
+            {
+                served.Add((await client.RequestAsync("OPTIONS", relay.RtspUrl("demo").ToString(), 1)).Status);
+            }
+
+            var refused = new List<int?>();
+            foreach (var client in clients.Skip(3))
+            {
+                refused.Add((await client.TryReadResponseAsync(TimeSpan.FromSeconds(10)))?.Status);
+            }
+
+            await clients[0].DisposeAsync();
+            await Eventually.WaitAsync(() => server.ConnectionCount == 3, TimeSpan.FromSeconds(10), "the closed connection to be forgotten");
+            await using var again = await RawRtspClient.ConnectAsync(relay.RtspPort);
+            var afterOneLeft = await again.RequestAsync("OPTIONS", relay.RtspUrl("demo").ToString(), 1);
+            var read = await reader;
+
+            Assert.Equal([200, 200, 200], served);
+            Assert.Equal([503, 503, 503], refused);
+            Assert.Equal(200, afterOneLeft.Status);
+            Assert.Equal(3, RefusedCount(relay));
+            Assert.True(read.ExitCode == 0, read.Result.Stderr);
+            Assert.Empty(read.Problems);
+            Assert.InRange(read.Frames, 120, 140);
+        }
+        finally
+        {
+            foreach (var client in clients)
+            {
+                await client.DisposeAsync();
+            }
+        }
+
+        static int RefusedCount(RelayHost relay) =>
+            (int)relay.App.Services.GetRequiredService<Relay.Server.Metrics.RelayMetrics>().RtspRefusedConnections.WithLabels("per_address").Value;
     }
 
     [Fact]
