@@ -37,6 +37,7 @@ internal sealed partial class RtspServer : IHostedService, IAsyncDisposable
         Time = time;
         Loggers = loggers;
         _logger = loggers.CreateLogger<RtspServer>();
+        _refusals = new ReportThrottle(time, TimeSpan.FromSeconds(10));
     }
 
     public RtspServerConfig Config { get; }
@@ -75,8 +76,7 @@ internal sealed partial class RtspServer : IHostedService, IAsyncDisposable
 
     private int _connections;
     private readonly ConcurrentDictionary<IPAddress, int> _connectionsByAddress = new();
-    private long _refusedSinceLog;
-    private long _lastRefusalLog;
+    private readonly ReportThrottle _refusals; // refused connections, reported at most every 10 s
 
     /// <summary>Counts a new connection; false when the connection limit is reached.</summary>
     /// <summary>
@@ -119,11 +119,9 @@ internal sealed partial class RtspServer : IHostedService, IAsyncDisposable
     private string Refused(string reason, IPAddress address)
     {
         Metrics?.RtspRefusedConnections.WithLabels(reason).Inc();
-        var refused = Interlocked.Increment(ref _refusedSinceLog);
-        var last = Interlocked.Read(ref _lastRefusalLog);
-        if ((last == 0 || Time.GetElapsedTime(last) >= TimeSpan.FromSeconds(10)) && Interlocked.CompareExchange(ref _lastRefusalLog, Time.GetTimestamp(), last) == last)
+        if (_refusals.Count(out var refused))
         {
-            Log.ConnectionsRefused(_logger, Interlocked.Exchange(ref _refusedSinceLog, 0), reason, address.ToString());
+            Log.ConnectionsRefused(_logger, refused, reason, address.ToString());
         }
 
         return reason;

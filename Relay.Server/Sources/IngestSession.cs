@@ -37,10 +37,8 @@ internal sealed partial class IngestSession : ISourceConnection
     private bool _online; // guarded by _gate
     private bool _finished; // guarded by _gate: no event is applied after the end was decided
     private long _lastUnit; // guarded by _gate
-    private long _lastSampleFailureLog; // guarded by _gate
-    private int _sampleFailures; // guarded by _gate: since the last report
-    private int _warnings; // guarded by _gate
-    private long _lastWarningLog; // guarded by _gate
+    private readonly ReportThrottle _sampleFailures; // units dropped because their track update failed, reported every 10 s
+    private readonly ReportThrottle _warnings; // GStreamer warnings, summarised at most once a second
     private string? _lastWarning; // guarded by _gate
 
     public IngestSession(Uri source, IMediaSink sink, TimeSpan connectTimeout, TimeSpan stallTimeout, TimeProvider time, ILogger logger)
@@ -52,6 +50,8 @@ internal sealed partial class IngestSession : ISourceConnection
         _time = time;
         _logger = logger;
         _started = time.GetTimestamp();
+        _warnings = new ReportThrottle(time, TimeSpan.FromSeconds(1));
+        _sampleFailures = new ReportThrottle(time, TimeSpan.FromSeconds(10));
     }
 
     /// <inheritdoc />
@@ -122,12 +122,9 @@ internal sealed partial class IngestSession : ISourceConnection
                 // streaming thread: the unit goes back to the pool and the next one is tried.
                 var index = unit.TrackIndex;
                 unit.Release();
-                _sampleFailures++;
-                if (_lastSampleFailureLog == 0 || _time.GetElapsedTime(_lastSampleFailureLog) >= TimeSpan.FromSeconds(10))
+                if (_sampleFailures.Count(out var failures))
                 {
-                    Log.SampleFailed(_logger, index, _sampleFailures, e);
-                    _lastSampleFailureLog = _time.GetTimestamp();
-                    _sampleFailures = 0;
+                    Log.SampleFailed(_logger, index, failures, e);
                 }
 
                 return;
@@ -244,14 +241,10 @@ internal sealed partial class IngestSession : ISourceConnection
                     break;
                 case BusMessageKind.Warning:
                     _lastWarning = SourceUri.Scrub(message.Text ?? string.Empty, _source).TrimEnd('.');
-                    _warnings++;
-                    var now = _time.GetTimestamp();
-                    if (_time.GetElapsedTime(_lastWarningLog, now) >= TimeSpan.FromSeconds(1))
+                    if (_warnings.Count(out var warnings))
                     {
                         // Noisy: summarised at most once a second.
-                        Log.Warnings(_logger, _warnings, _lastWarning);
-                        _warnings = 0;
-                        _lastWarningLog = now;
+                        Log.Warnings(_logger, warnings, _lastWarning);
                     }
 
                     break;
