@@ -9,8 +9,6 @@ namespace Relay.Tests.Hosting;
 /// <summary>The command line a new operator meets first: help, version, and mistakes named instead of ignored.</summary>
 public sealed class CommandLineTests(ITestOutputHelper output)
 {
-    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(60);
-
     [Theory]
     [InlineData("--help")]
     [InlineData("-h")]
@@ -102,22 +100,9 @@ public sealed class CommandLineTests(ITestOutputHelper output)
 
     private async Task<ProcessResult> RunRelayAsync(string[] args, IReadOnlyDictionary<string, string?>? environment = null)
     {
-        var stateFile = RelayHost.TemporaryStateFile();
-        try
-        {
-            var result = await ExternalProcess.RunAsync(
-                "dotnet",
-                [Path.Combine(AppContext.BaseDirectory, "Relay.Server.dll"), .. args, $"--Relay:StateFile={stateFile}"],
-                Timeout,
-                environment: environment,
-                workingDirectory: AppContext.BaseDirectory);
-            output.WriteLine($"exit {result.ExitCode}\nstdout:\n{result.Stdout}\nstderr:\n{result.Stderr}");
-            return result;
-        }
-        finally
-        {
-            File.Delete(stateFile);
-        }
+        var result = await RelayProcess.RunToExitAsync(args, environment);
+        output.WriteLine($"exit {result.ExitCode}\nstdout:\n{result.Stdout}\nstderr:\n{result.Stderr}");
+        return result;
     }
 
     private static TcpListener Hold(out int port)

@@ -1,4 +1,4 @@
-using System.Diagnostics;
+using Relay.Tests.Fixtures;
 
 namespace Relay.Tests.Hosting;
 
@@ -42,35 +42,9 @@ public sealed class ConfigurationStartupTests
         }
     }
 
-    private static async Task<(int ExitCode, string Stderr)> RunRelayAsync(params string[] args)
+    private static async Task<(int ExitCode, string Output)> RunRelayAsync(params string[] args)
     {
-        var start = new ProcessStartInfo("dotnet")
-        {
-            RedirectStandardError = true,
-            RedirectStandardOutput = true,
-            WorkingDirectory = AppContext.BaseDirectory,
-        };
-        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "Relay.Server.dll"));
-        start.ArgumentList.Add("--urls=http://127.0.0.1:0");
-        foreach (var arg in args)
-        {
-            start.ArgumentList.Add(arg);
-        }
-
-        using var process = Process.Start(start)!;
-        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-        var stderr = process.StandardError.ReadToEndAsync(cts.Token);
-        var stdout = process.StandardOutput.ReadToEndAsync(cts.Token);
-        try
-        {
-            await process.WaitForExitAsync(cts.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            throw;
-        }
-
-        return (process.ExitCode, await stderr + await stdout);
+        var result = await RelayProcess.RunToExitAsync(["--urls=http://127.0.0.1:0", .. args], timeout: TimeSpan.FromSeconds(30));
+        return (result.ExitCode, result.Stderr + result.Stdout);
     }
 }

@@ -97,6 +97,28 @@ public sealed partial class RelayProcess : IAsyncDisposable
         return relay;
     }
 
+    /// <summary>
+    /// Runs the relay as a process until it exits by itself (help, version, a refused configuration), with its own state
+    /// file, and returns what it printed. One that keeps serving fails the call after <paramref name="timeout"/>.
+    /// </summary>
+    public static async Task<ProcessResult> RunToExitAsync(IReadOnlyList<string> args, IReadOnlyDictionary<string, string?>? environment = null, TimeSpan? timeout = null)
+    {
+        var stateFile = RelayHost.TemporaryStateFile();
+        try
+        {
+            return await ExternalProcess.RunAsync(
+                "dotnet",
+                [Path.Combine(AppContext.BaseDirectory, "Relay.Server.dll"), .. args, $"--Relay:StateFile={stateFile}"],
+                timeout ?? TimeSpan.FromSeconds(60),
+                environment: environment,
+                workingDirectory: AppContext.BaseDirectory);
+        }
+        finally
+        {
+            File.Delete(stateFile);
+        }
+    }
+
     /// <summary>Sends SIGTERM, as a container runtime does.</summary>
     public void Terminate() => Process.Start("kill", ["-TERM", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])!.WaitForExit();
 
