@@ -35,6 +35,7 @@ internal static class EventIds
     public const int ApiWriteRefused = 320;
     public const int Channel = 330;
     public const int Placement = 340;
+    public const int Auth = 350;
 
     // 4xx: RTSP server
     public const int RtspListening = 400;

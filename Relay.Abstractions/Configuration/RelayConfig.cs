@@ -18,6 +18,12 @@ public sealed record RelayConfig
     /// <summary>Gets the snapshot and MJPEG output settings.</summary>
     public MjpegConfig Mjpeg { get; init; } = new();
 
+    /// <summary>Gets the certificate of RTSPS and HTTPS.</summary>
+    public TlsConfig Tls { get; init; } = new();
+
+    /// <summary>Gets who may read and change the relay (users, tokens, and the authentication settings).</summary>
+    public AuthConfig Auth { get; init; } = new();
+
     /// <summary>Gets the management API settings.</summary>
     public ApiConfig Api { get; init; } = new();
 

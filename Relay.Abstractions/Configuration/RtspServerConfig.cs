@@ -9,6 +9,12 @@ public sealed record RtspServerConfig
     /// <summary>Gets the RTSP TCP port; 0 picks a free one. <value>The default value is 8554.</value></summary>
     public int Port { get; init; } = 8554;
 
+    /// <summary>
+    /// Gets the RTSPS (RTSP over TLS) TCP port, served when <c>Relay:Tls:Certificate</c> is set; 0 picks a free one.
+    /// <value>The default value is 8322.</value>
+    /// </summary>
+    public int TlsPort { get; init; } = 8322;
+
     /// <summary>Gets the UDP port RTP is sent from to UDP readers; 0 picks a free one. <value>The default value is 8000.</value></summary>
     public int RtpPort { get; init; } = 8000;
 
@@ -44,4 +50,10 @@ public sealed record RtspServerConfig
     /// camera is pulled for it). <value>The default value is 16.</value>
     /// </summary>
     public int MaxSessionsPerConnection { get; init; } = 16;
+
+    /// <summary>
+    /// Gets the most RTSP sessions the connections of one client address may hold at once (a VMS recording many cameras
+    /// holds one per camera). <value>The default value is 256.</value>
+    /// </summary>
+    public int MaxSessionsPerAddress { get; init; } = 256;
 }

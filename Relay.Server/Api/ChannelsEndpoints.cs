@@ -21,7 +21,7 @@ internal static class ChannelsEndpoints
 
     public static IEndpointRouteBuilder MapChannelsApi(this IEndpointRouteBuilder app)
     {
-        var group = app.MapGroup("/api/v1/channels").WithTags("Channels");
+        var group = app.MapGroup("/api/v1/channels").WithTags("Channels").RequireAuthorization(Auth.Policies.Read);
         group.MapGet("/", (StatusView view) => TypedResults.Ok(view.Channels()))
             .WithName("ListChannels").WithSummary("Every channel: the stream it shows, state, switches and readers.");
         group.MapGet("/{**name}", (string name, HttpContext context, StreamRegistry registry, StatusView view) =>
@@ -29,7 +29,7 @@ internal static class ChannelsEndpoints
             .WithName("GetChannel").WithSummary("One channel, with its ETag.")
             .Produces<ChannelStatus>().ProducesProblem(StatusCodes.Status404NotFound);
 
-        var writes = app.MapGroup("/api/v1/channels").WithTags("Channels").AddEndpointFilter(WriteAccess.FilterAsync);
+        var writes = app.MapGroup("/api/v1/channels").WithTags("Channels").RequireAuthorization(Auth.Policies.Write).AddEndpointFilter(WriteAccess.FilterAsync);
         writes.MapPost("/", (HttpContext context, StreamRegistry registry, StatusView view) => SaveAsync(context, registry, view, route: null, patch: false))
             .WithName("CreateChannel").WithSummary("Makes a channel showing a stream.")
             .WithMetadata(new JsonBody(typeof(ChannelRequest), "application/json")).Produces<ChannelStatus>(StatusCodes.Status201Created)

@@ -9,6 +9,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Net.Http.Headers;
 using Relay.Api;
 using Relay.Configuration;
+using Relay.Server.Auth;
 using Relay.Server.Configuration;
 using Relay.Server.Hosting;
 
@@ -38,15 +39,15 @@ internal static partial class StreamsEndpoints
 
     public static IEndpointRouteBuilder MapStreamsApi(this IEndpointRouteBuilder app)
     {
-        var group = app.MapGroup("/api/v1/streams").WithTags("Streams");
-        group.MapGet("/", (StatusView view) => TypedResults.Ok(view.Streams()))
+        var group = app.MapGroup("/api/v1/streams").WithTags("Streams").RequireAuthorization(Policies.Read);
+        group.MapGet("/", (HttpContext context, StatusView view) => TypedResults.Ok(view.Streams().Where(s => Policies.CanRead(context, s.Name)).ToList()))
             .WithName("ListStreams").WithSummary("Every stream: state, source (no credentials), settings, tracks and readers.");
         group.MapGet("/{**name}", (string name, HttpContext context, StreamRegistry registry, StatusView view) =>
-            view.Stream(name) is { } status ? Found(context, registry, status, StatusCodes.Status200OK) : NotFound(name))
+            view.Stream(name) is { } status && Policies.CanRead(context, status.Name) ? Found(context, registry, status, StatusCodes.Status200OK) : NotFound(name))
             .WithName("GetStream").WithSummary("One stream, with its ETag.")
             .Produces<StreamStatus>().ProducesProblem(StatusCodes.Status404NotFound);
 
-        var writes = app.MapGroup("/api/v1/streams").WithTags("Streams").AddEndpointFilter(WriteAccess.FilterAsync);
+        var writes = app.MapGroup("/api/v1/streams").WithTags("Streams").RequireAuthorization(Policies.Write).AddEndpointFilter(WriteAccess.FilterAsync);
         writes.MapPost("/", CreateAsync)
             .WithName("CreateStream").WithSummary("Makes a stream; it starts at once.")
             .WithMetadata(new JsonBody(typeof(StreamRequest), JsonType)).Produces<StreamStatus>(StatusCodes.Status201Created)
@@ -65,7 +66,7 @@ internal static partial class StreamsEndpoints
             .ProducesProblem(StatusCodes.Status403Forbidden).ProducesProblem(StatusCodes.Status500InternalServerError);
         app.MapChannelsApi();
         app.MapGet("/api/v1/server", (StatusView view) => TypedResults.Ok(view.Server()))
-            .WithTags("Server").WithName("GetServer").WithSummary("Relay's and GStreamer's versions and the RTSP port.");
+            .RequireAuthorization(Policies.Read).WithTags("Server").WithName("GetServer").WithSummary("Relay's and GStreamer's versions and the RTSP port.");
         return app;
     }
 
@@ -347,8 +348,9 @@ internal static partial class StreamsEndpoints
 }
 
 /// <summary>
-/// Who may change the relay: clients on loopback, or anyone when <c>Relay:Api:AllowRemoteWrites</c> is set. Others
-/// get 403 and a log line. Reads are open.
+/// Who may change the relay when no user or token is configured: clients on loopback, or anyone when
+/// <c>Relay:Api:AllowRemoteWrites</c> is set. Others get 403 and a log line. With users or tokens, the <c>write</c>
+/// scope decides instead (<see cref="Policies.Write"/>) and this filter lets every request through.
 /// </summary>
 internal static partial class WriteAccess
 {
@@ -356,7 +358,7 @@ internal static partial class WriteAccess
     {
         var context = invocation.HttpContext;
         var allowRemote = context.RequestServices.GetRequiredService<RelayConfig>().Api.AllowRemoteWrites;
-        if (IsAllowed(context.Connection.RemoteIpAddress, allowRemote))
+        if (context.RequestServices.GetRequiredService<AccessControl>().Enabled || IsAllowed(context.Connection.RemoteIpAddress, allowRemote))
         {
             return await next(invocation);
         }

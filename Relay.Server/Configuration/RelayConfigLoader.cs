@@ -20,10 +20,16 @@ internal static partial class RelayConfigLoader
         "MaxRetryDelay", "GopCacheMaxBytes", "GopCacheMaxDuration", "ReaderQueueMaxBytes", "ReaderQueueMaxFrames", "ReaderStallTimeout", "Node",
     ];
 
-    private static readonly string[] RelayKeys = ["Rtsp", "Hls", "Mjpeg", "Api", "StateFile", "NodeName", "Streams", "Channels"];
+    private static readonly string[] RelayKeys = ["Rtsp", "Hls", "Mjpeg", "Api", "Tls", "Auth", "Users", "Tokens", "StateFile", "NodeName", "Streams", "Channels"];
+
+    private static readonly string[] AuthKeys = ["Realm", "NonceLifetime", "ProtectMetrics", "SlowAfterFailures", "BlockAfterFailures", "FailureWindow", "BlockDuration"];
+
+    private static readonly string[] UserKeys = ["PasswordHash", "DigestMd5", "DigestSha256", "Read", "Scopes", "Addresses"];
+
+    private static readonly string[] TokenKeys = ["Hash", "Scopes", "Read", "Addresses"];
 
     private static readonly string[] RtspKeys =
-        ["Address", "Port", "RtpPort", "RtcpPort", "SessionTimeout", "DescribeTimeout", "RequestTimeout", "Mtu", "MaxRequestBytes", "MaxConnections", "MaxConnectionsPerAddress", "MaxSessionsPerConnection"];
+        ["Address", "Port", "TlsPort", "RtpPort", "RtcpPort", "SessionTimeout", "DescribeTimeout", "RequestTimeout", "Mtu", "MaxRequestBytes", "MaxConnections", "MaxConnectionsPerAddress", "MaxSessionsPerConnection", "MaxSessionsPerAddress"];
 
     private static readonly string[] HlsKeys = ["SegmentDuration", "PartDuration", "SegmentCount", "IdleTimeout"];
 
@@ -47,6 +53,8 @@ internal static partial class RelayConfigLoader
         var apiReader = new SectionReader(section.GetSection("Api"), errors);
         apiReader.RejectUnknown(ApiKeys);
         var api = new ApiConfig { AllowRemoteWrites = apiReader.Bool("AllowRemoteWrites") ?? false };
+        var auth = ReadAuth(section, errors);
+        var tls = ReadTls(section.GetSection("Tls"), errors);
         var stateFile = section["StateFile"] is { Length: > 0 } state ? state : RelayConfig.DefaultStateFile;
         var streams = new Dictionary<string, StreamConfig>(StringComparer.OrdinalIgnoreCase);
         var seen = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
@@ -94,7 +102,7 @@ internal static partial class RelayConfigLoader
             }
         }
 
-        return errors.Count > 0 ? (null, errors) : (new RelayConfig { Rtsp = rtsp, Hls = hls, Mjpeg = mjpeg, Api = api, StateFile = stateFile, NodeName = nodeName, Streams = streams, Channels = channels }, errors);
+        return errors.Count > 0 ? (null, errors) : (new RelayConfig { Rtsp = rtsp, Hls = hls, Mjpeg = mjpeg, Api = api, Auth = auth, Tls = tls, StateFile = stateFile, NodeName = nodeName, Streams = streams, Channels = channels }, errors);
     }
 
     /// <summary>Validates one stream's settings given as key/value pairs (as the API will receive them).</summary>
@@ -241,6 +249,7 @@ internal static partial class RelayConfigLoader
         {
             Address = address,
             Port = reader.Int("Port", 0, 65535) ?? defaults.Port,
+            TlsPort = reader.Int("TlsPort", 0, 65535) ?? defaults.TlsPort,
             RtpPort = reader.Int("RtpPort", 0, 65535) ?? defaults.RtpPort,
             RtcpPort = reader.Int("RtcpPort", 0, 65535) ?? defaults.RtcpPort,
             SessionTimeout = reader.Duration("SessionTimeout") ?? defaults.SessionTimeout,
@@ -251,10 +260,16 @@ internal static partial class RelayConfigLoader
             MaxConnections = reader.Int("MaxConnections", 1, 1_000_000) ?? defaults.MaxConnections,
             MaxConnectionsPerAddress = reader.Int("MaxConnectionsPerAddress", 1, 1_000_000) ?? defaults.MaxConnectionsPerAddress,
             MaxSessionsPerConnection = reader.Int("MaxSessionsPerConnection", 1, 10_000) ?? defaults.MaxSessionsPerConnection,
+            MaxSessionsPerAddress = reader.Int("MaxSessionsPerAddress", 1, 1_000_000) ?? defaults.MaxSessionsPerAddress,
         };
         if (config.RtpPort != 0 && config.RtpPort == config.RtcpPort)
         {
             errors.Add($"{section.Path}:RtcpPort: must differ from RtpPort ({config.RtpPort})");
+        }
+
+        if (config.TlsPort != 0 && config.TlsPort == config.Port)
+        {
+            errors.Add($"{section.Path}:TlsPort: must differ from Port ({config.Port})");
         }
 
         if (config.Port != 0 && (config.Port == config.RtpPort || config.Port == config.RtcpPort))
@@ -264,6 +279,221 @@ internal static partial class RelayConfigLoader
         }
 
         return config;
+    }
+
+    /// <summary>Reads <c>Relay:Tls:Certificate</c> (Path, KeyPath, Password): the files must exist; loading them is the server's.</summary>
+    private static TlsConfig ReadTls(IConfigurationSection section, List<string> errors)
+    {
+        new SectionReader(section, errors).RejectUnknown(["Certificate"]);
+        var certificate = section.GetSection("Certificate");
+        var reader = new SectionReader(certificate, errors);
+        reader.RejectUnknown(["Path", "KeyPath", "Password"]);
+        var path = reader.String("Path");
+        var key = reader.String("KeyPath");
+        if (path is null && key is not null)
+        {
+            errors.Add($"{certificate.Path}:Path: is required with KeyPath (the certificate file)");
+        }
+
+        foreach (var (name, file) in new[] { ("Path", path), ("KeyPath", key) })
+        {
+            if (file is not null && !File.Exists(file))
+            {
+                errors.Add($"{certificate.Path}:{name}: the file '{file}' does not exist");
+            }
+        }
+
+        return new TlsConfig { CertificatePath = path, KeyPath = key, Password = reader.String("Password") };
+    }
+
+    /// <summary>Reads <c>Relay:Auth</c>, <c>Relay:Users</c> and <c>Relay:Tokens</c>.</summary>
+    private static AuthConfig ReadAuth(IConfigurationSection relay, List<string> errors)
+    {
+        var defaults = new AuthConfig();
+        var settings = relay.GetSection("Auth");
+        var reader = new SectionReader(settings, errors);
+        reader.RejectUnknown(AuthKeys);
+        var realm = reader.String("Realm") ?? defaults.Realm;
+        if (realm.Any(c => c is '"' or '\\' || char.IsControl(c)))
+        {
+            errors.Add($"{settings.Path}:Realm: must not contain quotes, backslashes or control characters");
+        }
+
+        var users = new Dictionary<string, UserConfig>(StringComparer.Ordinal);
+        foreach (var child in relay.GetSection("Users").GetChildren())
+        {
+            if (ReadUser(child, errors) is { } user)
+            {
+                users[user.Name] = user;
+            }
+        }
+
+        var tokens = new Dictionary<string, TokenConfig>(StringComparer.Ordinal);
+        foreach (var child in relay.GetSection("Tokens").GetChildren())
+        {
+            if (ReadToken(child, errors) is { } token)
+            {
+                tokens[token.Name] = token;
+            }
+        }
+
+        return new AuthConfig
+        {
+            Users = users,
+            Tokens = tokens,
+            Realm = realm,
+            NonceLifetime = reader.Duration("NonceLifetime") ?? defaults.NonceLifetime,
+            ProtectMetrics = reader.Bool("ProtectMetrics") ?? defaults.ProtectMetrics,
+            SlowAfterFailures = reader.Int("SlowAfterFailures", 0, 1_000_000) ?? defaults.SlowAfterFailures,
+            BlockAfterFailures = reader.Int("BlockAfterFailures", 1, 1_000_000) ?? defaults.BlockAfterFailures,
+            FailureWindow = reader.Duration("FailureWindow") ?? defaults.FailureWindow,
+            BlockDuration = reader.Duration("BlockDuration") ?? defaults.BlockDuration,
+        };
+    }
+
+    private static UserConfig? ReadUser(IConfigurationSection section, List<string> errors)
+    {
+        var name = section.Key;
+        if (name.Length is 0 or > 64 || name.Any(c => c is ':' or '"' or '\\' || char.IsControl(c) || char.IsWhiteSpace(c)))
+        {
+            errors.Add($"{section.Path}: user name '{name}' must be 1 to 64 characters without ':', quotes, backslashes or spaces");
+            return null;
+        }
+
+        if (section["Password"] is not null)
+        {
+            errors.Add($"{section.Path}:Password: plain-text passwords are not accepted; run 'Relay.Server hash-password {name}' and set the PasswordHash, DigestMd5 and DigestSha256 it prints");
+            return null;
+        }
+
+        var reader = new SectionReader(section, errors);
+        reader.RejectUnknown(UserKeys);
+        var hash = reader.String("PasswordHash");
+        if (hash is not null && !Auth.PasswordHash.IsWellFormed(hash))
+        {
+            errors.Add($"{section.Path}:PasswordHash: not a hash made by 'Relay.Server hash-password' (pbkdf2-sha256$iterations$salt$hash)");
+        }
+
+        var md5 = Hex(reader.String("DigestMd5"), 32, $"{section.Path}:DigestMd5", errors);
+        var sha256 = Hex(reader.String("DigestSha256"), 64, $"{section.Path}:DigestSha256", errors);
+        if (hash is null && md5 is null && sha256 is null)
+        {
+            errors.Add($"{section.Path}: needs PasswordHash (Basic) and/or DigestMd5 / DigestSha256 (Digest); 'Relay.Server hash-password {name}' prints all three");
+        }
+
+        return new UserConfig
+        {
+            Name = name,
+            PasswordHash = hash,
+            DigestMd5 = md5,
+            DigestSha256 = sha256,
+            Read = ReadPatterns(section.GetSection("Read"), errors) ?? ["*"],
+            Scopes = ReadScopes(section.GetSection("Scopes"), errors) ?? AccessScopes.Read,
+            Addresses = ReadRanges(section.GetSection("Addresses"), errors),
+        };
+    }
+
+    private static TokenConfig? ReadToken(IConfigurationSection section, List<string> errors)
+    {
+        if (section["Token"] is not null)
+        {
+            errors.Add($"{section.Path}:Token: tokens are not stored in plain text; run 'Relay.Server new-token' and set the Hash it prints");
+            return null;
+        }
+
+        var reader = new SectionReader(section, errors);
+        reader.RejectUnknown(TokenKeys);
+        var hash = reader.String("Hash");
+        if (hash is null || !Auth.TokenHash.IsWellFormed(hash))
+        {
+            errors.Add($"{section.Path}:Hash: {(hash is null ? "is required" : "is not a token hash")} (sha256$ and 64 hex digits, as 'Relay.Server new-token' prints)");
+            return null;
+        }
+
+        var scopes = ReadScopes(section.GetSection("Scopes"), errors);
+        if (scopes is null)
+        {
+            errors.Add($"{section.Path}:Scopes: is required (read, write, metrics)");
+        }
+
+        return new TokenConfig
+        {
+            Name = section.Key,
+            Hash = hash.ToLowerInvariant(),
+            Scopes = scopes ?? AccessScopes.None,
+            Read = ReadPatterns(section.GetSection("Read"), errors) ?? ["*"],
+            Addresses = ReadRanges(section.GetSection("Addresses"), errors),
+        };
+    }
+
+    private static string? Hex(string? text, int length, string path, List<string> errors)
+    {
+        if (text is null)
+        {
+            return null;
+        }
+
+        if (text.Length != length || !text.All(char.IsAsciiHexDigit))
+        {
+            errors.Add($"{path}: must be {length} hex digits, as 'Relay.Server hash-password' prints");
+            return null;
+        }
+
+        return text.ToLowerInvariant();
+    }
+
+    /// <summary>Reads a list given as a JSON array or as one comma-separated string; null when not given.</summary>
+    private static List<string>? ReadList(IConfigurationSection section)
+    {
+        var given = section.GetChildren().Any() ? section.GetChildren().Select(c => c.Value ?? string.Empty).ToList() : section.Value is { } v ? [v] : null;
+        return given?.SelectMany(v => v.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)).ToList();
+    }
+
+    private static List<string>? ReadPatterns(IConfigurationSection section, List<string> errors)
+    {
+        var patterns = ReadList(section);
+        foreach (var pattern in patterns ?? [])
+        {
+            if (!IsValidName(pattern.Replace('*', 'x').Replace('?', 'x').Trim('/')))
+            {
+                errors.Add($"{section.Path}: '{pattern}' is not a stream name or pattern (a name, with * for any run of characters and ? for one)");
+            }
+        }
+
+        return patterns?.Select(p => p.Trim('/')).ToList();
+    }
+
+    private static AccessScopes? ReadScopes(IConfigurationSection section, List<string> errors)
+    {
+        if (ReadList(section) is not { } names)
+        {
+            return null;
+        }
+
+        var scopes = AccessScopes.None;
+        foreach (var name in names)
+        {
+            switch (name.ToLowerInvariant())
+            {
+                case "read": scopes |= AccessScopes.Read; break;
+                case "write": scopes |= AccessScopes.Write; break;
+                case "metrics": scopes |= AccessScopes.Metrics; break;
+                default: errors.Add($"{section.Path}: '{name}' is not a scope (read, write, metrics)"); break;
+            }
+        }
+
+        return scopes;
+    }
+
+    private static List<string> ReadRanges(IConfigurationSection section, List<string> errors)
+    {
+        var ranges = ReadList(section) ?? [];
+        foreach (var range in ranges.Where(r => !Auth.AddressRange.TryParse(r, out _)))
+        {
+            errors.Add($"{section.Path}: '{range}' is not an address or CIDR range (10.0.0.0/8, 192.168.1.20, fd00::/8)");
+        }
+
+        return ranges;
     }
 
     private static HlsConfig ReadHls(IConfigurationSection section, List<string> errors)

@@ -43,6 +43,11 @@ internal static class OutputEndpoints
 
             var name = path[..slash];
             var file = path[(slash + 1)..];
+            if (!Auth.Policies.CanRead(context, name))
+            {
+                return Task.FromResult(Results.Problem(statusCode: StatusCodes.Status403Forbidden, title: "Forbidden", detail: $"You may not read '{name}'."));
+            }
+
             if (!catalog.TryGetHub(name, out var stream))
             {
                 return Task.FromResult(Results.Problem(statusCode: StatusCodes.Status404NotFound, title: "Stream not found", detail: $"There is no stream named '{name}'."));
@@ -60,7 +65,7 @@ internal static class OutputEndpoints
 
             return Task.FromResult(Results.Problem(statusCode: StatusCodes.Status404NotFound, title: "Not found", detail: $"Stream '{stream.Name}' has no output '{file}'."));
         })
-            .WithTags("Outputs").WithName("Output")
+            .RequireAuthorization(Auth.Policies.Read).WithTags("Outputs").WithName("Output")
             .WithSummary("A stream's or channel's browser outputs: {name}/index.m3u8 and stream.m3u8 (LL-HLS, _HLS_msn/_HLS_part), their fMP4 parts and segments, {name}/snapshot.jpg?width=W, {name}/mjpeg?width=W&fps=F.")
             .Produces<string>(StatusCodes.Status200OK, "application/vnd.apple.mpegurl", "video/mp4", "image/jpeg", "multipart/x-mixed-replace")
             .Produces(StatusCodes.Status304NotModified)

@@ -6,6 +6,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Relay.Configuration;
 using Relay.Server.Api;
+using Relay.Server.Auth;
 using Relay.Server.Configuration;
 using Relay.Server.Health;
 using Relay.Server.Hls;
@@ -75,12 +76,28 @@ internal static partial class RelayApp
             throw new RelayConfigurationException(errors);
         }
 
-        var http = RelayEndpoints.ParseHttp(urls ?? builder.Configuration["urls"], builder.Configuration["http_ports"]);
+        var http = RelayEndpoints.ParseHttp(urls ?? builder.Configuration["urls"], builder.Configuration["http_ports"], config.Tls.Enabled);
+        if (config.Tls.Enabled)
+        {
+            // Loaded once here so that a bad certificate is a configuration error (exit 2), not a failed start.
+            try
+            {
+                CertificateStore.Load(config.Tls).Dispose();
+            }
+            catch (Exception e) when (e is System.Security.Cryptography.CryptographicException or IOException or UnauthorizedAccessException)
+            {
+                throw new RelayConfigurationException([$"Relay:Tls:Certificate: cannot be loaded: {e.Message}"]);
+            }
+
+            builder.Services.AddSingleton<CertificateStore>();
+        }
+
         builder.WebHost.UseSetting(WebHostDefaults.ServerUrlsKey, string.Empty);
         builder.WebHost.UseSetting("http_ports", string.Empty);
         builder.WebHost.UseSetting("https_ports", string.Empty);
         var endpoints = new RelayEndpoints();
-        builder.WebHost.ConfigureKestrel(kestrel => endpoints.Configure(kestrel, http, config.Rtsp));
+        builder.WebHost.ConfigureKestrel(kestrel => endpoints.Configure(
+            kestrel, http, config.Rtsp, config.Tls.Enabled ? kestrel.ApplicationServices.GetRequiredService<CertificateStore>() : null));
 
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(10));
         builder.Services.AddSingleton(config);
@@ -98,6 +115,7 @@ internal static partial class RelayApp
         builder.Services.AddSingleton<MjpegServer>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<MjpegServer>());
         builder.Services.AddSingleton<StatusView>();
+        builder.Services.AddRelayAuth();
         builder.Services.AddSingleton(_ => new RelayMetrics(Version, GstRuntime.Version));
         builder.Services.AddSingleton<MetricsCollector>();
         builder.Services.AddSingleton<Readiness>();
@@ -113,9 +131,19 @@ internal static partial class RelayApp
         readiness.Add(() => endpoints.Rtsp is null ? "RTSP listener not bound" : null);
         readiness.Add(() => rtsp.IsUdpReady ? null : "RTSP UDP sockets not bound");
         var metrics = app.Services.GetRequiredService<RelayMetrics>();
+        var access = app.Services.GetRequiredService<AccessControl>();
+        var registry = app.Services.GetRequiredService<StreamRegistry>();
+        registry.Reloaded += applied =>
+        {
+            if (applied)
+            {
+                access.Update(registry.Current.Auth);
+            }
+        };
+        access.LogMode();
         _ = app.Services.GetRequiredService<MetricsCollector>();
         app.Lifetime.ApplicationStarted.Register(() =>
-            Log.Listening(app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Relay"), endpoints.DescribeRtsp(), string.Join(", ", endpoints.Http.Select(e => $"http://{e}"))));
+            Log.Listening(app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Relay"), endpoints.DescribeRtsp(), string.Join(", ", endpoints.HttpUrls)));
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Relay.GStreamer");
         // NativeCallbacks.Failed is static: each app adds its handler while it runs and removes it when stopped, so
         // building relays (tests build many in one process) does not pile up handlers that hold old apps alive.
@@ -127,14 +155,14 @@ internal static partial class RelayApp
         app.MapStreamsApi();
         app.MapRelayOpenApi();
         app.MapOutputs();
-        app.MapMetrics("/metrics", metrics.Registry);
+        app.MapMetrics("/metrics", metrics.Registry).RequireAuthorization(Policies.Metrics);
         return app;
     }
 
     /// <summary>Runs the relay until SIGTERM/Ctrl-C; returns the process exit code.</summary>
     public static async Task<int> RunAsync(string[] args)
     {
-        if (CommandLine.Handle(args, Console.Out, Console.Error) is { } exit)
+        if (CommandLine.Handle(args, Console.Out, Console.Error, Console.In) is { } exit)
         {
             return exit;
         }

@@ -108,6 +108,9 @@ internal sealed partial class StreamRegistry : IHostedService, IStreamCatalog, I
                 return Task.CompletedTask;
             });
 
+    /// <summary>Gets the configuration as last read from its sources (start-up, then each valid reload).</summary>
+    public RelayConfig Current => _current;
+
     /// <summary>Raised after a reload was applied (or rejected), for tests and status.</summary>
     public event Action<bool>? Reloaded;
 

@@ -62,6 +62,11 @@ internal sealed class RelayMetrics
         RtspRequests = factory.CreateCounter("relay_rtsp_requests_total", "RTSP requests answered, by method and status code.", "method", "status");
         RtspConnections = factory.CreateGauge("relay_rtsp_connections", "Open RTSP connections.");
         RtspRefusedConnections = factory.CreateCounter("relay_rtsp_refused_connections_total", "RTSP connections refused at once, by the limit they hit (max_connections, per_address).", "reason");
+        RtspTimeouts = factory.CreateCounter("relay_rtsp_timeouts_total", "RTSP connections closed by a timeout: request (a request not completed in time, slow-loris), idle (no session, nothing sent), response (the client reads nothing).", "kind");
+        RtspRefusedSessions = factory.CreateCounter("relay_rtsp_refused_sessions_total", "RTSP SETUPs refused by a session limit (per_connection, per_address).", "reason");
+        ClientAuthFailures = factory.CreateCounter("relay_auth_failures_total", "Failed authentications (wrong or unknown credentials, a disallowed address), by protocol (rtsp, http).", "protocol");
+        AuthRefused = factory.CreateCounter("relay_auth_refused_total", "Requests refused at once because their address failed to authenticate too often, by protocol.", "protocol");
+        AuthBlockedAddresses = factory.CreateGauge("relay_auth_blocked_addresses", "Client addresses refused for now after too many failed authentications.");
         CallbackFailures = factory.CreateCounter("relay_gstreamer_callback_failures_total", "GStreamer callbacks that failed (their event was dropped).");
     }
 
@@ -111,6 +116,16 @@ internal sealed class RelayMetrics
     public Counter RtspRefusedConnections { get; }
 
     public Counter CallbackFailures { get; }
+
+    public Counter ClientAuthFailures { get; }
+
+    public Counter RtspRefusedSessions { get; }
+
+    public Counter RtspTimeouts { get; }
+
+    public Counter AuthRefused { get; }
+
+    public Gauge AuthBlockedAddresses { get; }
 
     /// <summary>The label value of a reason.</summary>
     public static string Reason(RelayError error) => error switch

@@ -11,8 +11,8 @@ namespace Relay.Server.Rtsp;
 /// One RTSP client connection: its input pipe, the lock that orders writes, and the sessions it created.
 /// Writes (responses and interleaved media) go straight to the socket when Kestrel exposes it: a shared RTP
 /// frame is sent from its pooled buffer without being copied into a pipe per reader, so a hundred readers
-/// of one keyframe cost one buffer, not a hundred. (With TLS in the transport this would bypass encryption;
-/// the pipe is used whenever no plain socket is available.)
+/// of one keyframe cost one buffer, not a hundred. On RTSPS the socket carries TLS records, so everything goes
+/// through the connection's pipe (and Kestrel's TLS stream) instead.
 /// </summary>
 internal sealed class RtspConnection(ConnectionContext context)
 {
@@ -24,7 +24,10 @@ internal sealed class RtspConnection(ConnectionContext context)
     /// </summary>
     private const int SocketSendBuffer = 512 * 1024;
 
-    private readonly Socket? _socket = Configure(context.Features.Get<IConnectionSocketFeature>()?.Socket);
+    private readonly Socket? _socket = context.Features.Get<ITlsHandshakeFeature>() is not null ? null : Configure(context.Features.Get<IConnectionSocketFeature>()?.Socket);
+
+    /// <summary>Gets a value indicating whether the connection is RTSPS (TLS).</summary>
+    public bool IsSecure { get; } = context.Features.Get<ITlsHandshakeFeature>() is not null;
 
     public string Id => context.ConnectionId;
 

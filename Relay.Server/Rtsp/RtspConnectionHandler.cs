@@ -65,8 +65,12 @@ internal sealed partial class RtspConnectionHandler(RtspServer server, ILogger<R
                     // A request is partly here: the rest must arrive in time (slow-client protection).
                     timeout.CancelAfter(Max(TimeSpan.Zero, server.Config.RequestTimeout - server.Time.GetElapsedTime(since)));
                 }
-                else if (connection.Sessions.Count == 0)
+                else
                 {
+                    // Every connection is looked at again after a session timeout of silence: one without sessions then
+                    // closes. One whose sessions are playing over TCP is kept (players need not send anything while they
+                    // watch; a reader that stops reading is caught by the send side), and sessions set up but never
+                    // played end by the housekeeping's timeout, after which their connection closes here.
                     timeout.CancelAfter(server.Config.SessionTimeout);
                 }
 
@@ -81,6 +85,12 @@ internal sealed partial class RtspConnectionHandler(RtspServer server, ILogger<R
                         return; // the relay is shutting down: the sessions end and the connection closes
                     }
 
+                    if (partialSince is null && connection.Sessions.Count > 0)
+                    {
+                        continue;
+                    }
+
+                    server.Metrics?.RtspTimeouts.WithLabels(partialSince is null ? "idle" : "request").Inc();
                     if (partialSince is not null)
                     {
                         Log.BadRequest(logger, connection.Id, $"incomplete request after {server.Config.RequestTimeout.TotalSeconds:0.#} s");
@@ -124,6 +134,11 @@ internal sealed partial class RtspConnectionHandler(RtspServer server, ILogger<R
                         server.Metrics?.RtspRequests.WithLabels(Metrics.RelayMetrics.Method(request.Method), response.Status.ToString(System.Globalization.CultureInfo.InvariantCulture)).Inc();
 
                         await WriteAsync(connection, response, request.CSeq);
+                        if (response.CloseConnection)
+                        {
+                            return;
+                        }
+
                         startAfter?.StartSending();
                         break;
                     case RtspParseStatus.Interleaved:
@@ -167,18 +182,34 @@ internal sealed partial class RtspConnectionHandler(RtspServer server, ILogger<R
         }
     }
 
-    private static async Task WriteAsync(RtspConnection connection, RtspResponse response, int? cseq)
+    /// <summary>
+    /// Writes a response. One that cannot be written within the request timeout (a client that sends requests but reads
+    /// nothing, so its socket buffer is full) closes the connection.
+    /// </summary>
+    private async Task WriteAsync(RtspConnection connection, RtspResponse response, int? cseq)
     {
         var bytes = new ArrayBufferWriter<byte>(512);
         response.WriteTo(bytes, cseq);
-        await connection.WriteLock.WaitAsync(connection.Closed);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(connection.Closed);
+        timeout.CancelAfter(server.Config.RequestTimeout);
         try
         {
-            await connection.SendAsync(bytes.WrittenMemory, connection.Closed);
+            await connection.WriteLock.WaitAsync(timeout.Token);
+            try
+            {
+                await connection.SendAsync(bytes.WrittenMemory, timeout.Token);
+            }
+            finally
+            {
+                connection.WriteLock.Release();
+            }
         }
-        finally
+        catch (OperationCanceledException) when (!connection.Closed.IsCancellationRequested)
         {
-            connection.WriteLock.Release();
+            Log.NotReading(logger, connection.Id);
+            server.Metrics?.RtspTimeouts.WithLabels("response").Inc();
+            connection.Abort("the client does not read its responses");
+            throw;
         }
 
         if (response.CloseConnection)
@@ -197,6 +228,9 @@ internal sealed partial class RtspConnectionHandler(RtspServer server, ILogger<R
 
         [LoggerMessage(EventIds.RtspConnectionError, LogLevel.Error, "RTSP {Method} failed.")]
         public static partial void HandlerFailed(ILogger logger, string method, Exception exception);
+
+        [LoggerMessage(EventIds.RtspConnectionError + 11, LogLevel.Debug, "RTSP connection {Connection}: a response could not be written in time (the client reads nothing); closing.")]
+        public static partial void NotReading(ILogger logger, string connection);
 
         [LoggerMessage(EventIds.RtspConnectionError + 10, LogLevel.Debug, "RTSP connection {Connection}: idle without a session; closing.")]
         public static partial void Idle(ILogger logger, string connection);

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Net;
 using System.Text.RegularExpressions;
 using Microsoft.Extensions.Logging;
+using Relay.Server.Auth;
 using Relay.Server.Sdp;
 using Relay.Server.Streams;
 
@@ -35,24 +36,94 @@ internal sealed partial class RtspRequestHandler(RtspServer server, RtspConnecti
             return (new RtspResponse(RtspStatus.OptionNotSupported).Header("Unsupported", require), null);
         }
 
+        if (request.Method == "OPTIONS")
+        {
+            return (new RtspResponse(RtspStatus.Ok).Header("Public", Public), null);
+        }
+
+        var (principal, refused) = await AuthenticateAsync(request, cancellationToken);
+        if (principal is null)
+        {
+            return (refused!, null);
+        }
+
         return request.Method switch
         {
-            "OPTIONS" => (new RtspResponse(RtspStatus.Ok).Header("Public", Public), null),
-            "DESCRIBE" => (await DescribeAsync(request, cancellationToken), null),
-            "SETUP" => (Setup(request), null),
-            "PLAY" => Play(request),
-            "PAUSE" => (Pause(request), null),
-            "TEARDOWN" => (Teardown(request), null),
-            "GET_PARAMETER" => (KeepAlive(request, allowBody: true), null),
-            "SET_PARAMETER" => (KeepAlive(request, allowBody: false), null),
+            "DESCRIBE" => (await DescribeAsync(request, principal, cancellationToken), null),
+            "SETUP" => (Setup(request, principal), null),
+            "PLAY" => Play(request, principal),
+            "PAUSE" => (Pause(request, principal), null),
+            "TEARDOWN" => (Teardown(request, principal), null),
+            "GET_PARAMETER" => (KeepAlive(request, principal, allowBody: true), null),
+            "SET_PARAMETER" => (KeepAlive(request, principal, allowBody: false), null),
             "ANNOUNCE" or "RECORD" or "REDIRECT" => (new RtspResponse(RtspStatus.MethodNotAllowed).Header("Allow", Public), null),
             _ => (new RtspResponse(RtspStatus.NotImplemented).Header("Public", Public), null),
         };
     }
 
-    private async Task<RtspResponse> DescribeAsync(RtspRequest request, CancellationToken cancellationToken)
+    /// <summary>
+    /// Checks the request's credentials (RFC 2326 §D.1: every request carries them). Wrong ones are answered late once
+    /// an address has failed a few times, and an address that failed too often is refused for a while.
+    /// </summary>
+    /// <returns>Who sent the request, or null and the response to send.</returns>
+    private async Task<(Principal? Principal, RtspResponse? Refused)> AuthenticateAsync(RtspRequest request, CancellationToken cancellationToken)
     {
-        if (!TryResolve(request.Uri, out var stream, out var track) || track is not null)
+        var access = server.Access;
+        var result = access.Authenticate(request["Authorization"], request.Method, request.Uri, connection.RemoteAddress, "rtsp");
+        switch (result.Status)
+        {
+            case AuthStatus.Ok:
+                return (result.Principal, null);
+            case AuthStatus.Blocked:
+                return (null, new RtspResponse(RtspStatus.ServiceUnavailable) { CloseConnection = true }
+                    .Header("Retry-After", ((int)Math.Ceiling(result.RetryAfter.TotalSeconds)).ToString(CultureInfo.InvariantCulture)));
+        }
+
+        if (result.Delay > TimeSpan.Zero)
+        {
+            await Task.Delay(result.Delay, server.Time, cancellationToken);
+        }
+
+        var response = new RtspResponse(RtspStatus.Unauthorized);
+        foreach (var challenge in access.Challenges(stale: result.Status == AuthStatus.Stale))
+        {
+            response.Header("WWW-Authenticate", challenge);
+        }
+
+        return (null, response);
+    }
+
+    /// <summary>
+    /// Finds what a request names, if <paramref name="principal"/> may read it: 403 for a path it may not read (whether
+    /// or not it exists, so names are not revealed), 404 for one that does not exist.
+    /// </summary>
+    private bool TryResolveFor(Principal principal, string uri, out StreamHub stream, out int? track, out RtspResponse error)
+    {
+        if (TryResolve(uri, out stream, out track))
+        {
+            error = null!;
+            if (principal.CanRead(stream.Name))
+            {
+                return true;
+            }
+
+            Log.Forbidden(logger, principal.Name, stream.Name, connection.RemoteAddress.ToString());
+            error = new RtspResponse(RtspStatus.Forbidden);
+            return false;
+        }
+
+        error = new RtspResponse(PathOf(uri) is { } path && !principal.CanRead(path) ? RtspStatus.Forbidden : RtspStatus.NotFound);
+        return false;
+    }
+
+    private async Task<RtspResponse> DescribeAsync(RtspRequest request, Principal principal, CancellationToken cancellationToken)
+    {
+        if (!TryResolveFor(principal, request.Uri, out var stream, out var track, out var error))
+        {
+            return error;
+        }
+
+        if (track is not null)
         {
             return new RtspResponse(RtspStatus.NotFound);
         }
@@ -74,11 +145,11 @@ internal sealed partial class RtspRequestHandler(RtspServer server, RtspConnecti
             .Content("application/sdp", sdp);
     }
 
-    private RtspResponse Setup(RtspRequest request)
+    private RtspResponse Setup(RtspRequest request, Principal principal)
     {
-        if (!TryResolve(request.Uri, out var stream, out var track))
+        if (!TryResolveFor(principal, request.Uri, out var stream, out var track, out var error))
         {
-            return new RtspResponse(RtspStatus.NotFound);
+            return error;
         }
 
         if (!stream.IsReady)
@@ -103,8 +174,10 @@ internal sealed partial class RtspRequestHandler(RtspServer server, RtspConnecti
             return new RtspResponse(RtspStatus.NotFound);
         }
 
+        // On RTSPS, media stays inside the TLS connection: UDP (plain RTP) is not offered.
         var choice = RtspTransport.ParseAll(request["Transport"]).FirstOrDefault(t =>
-            t.IsAvp && !t.IsMulticast && (t.Mode is null || t.Mode.Equals("PLAY", StringComparison.OrdinalIgnoreCase)) && (t.IsTcp || t.ClientPort is not null));
+            t.IsAvp && !t.IsMulticast && (t.Mode is null || t.Mode.Equals("PLAY", StringComparison.OrdinalIgnoreCase))
+            && (t.IsTcp || (t.ClientPort is not null && !connection.IsSecure)));
         if (choice is null || (!choice.IsTcp && !server.IsUdpReady))
         {
             return new RtspResponse(RtspStatus.UnsupportedTransport);
@@ -140,7 +213,13 @@ internal sealed partial class RtspRequestHandler(RtspServer server, RtspConnecti
             // not pile them up without bound.
             if (connection.Sessions.Count >= server.Config.MaxSessionsPerConnection)
             {
-                Log.TooManySessions(logger, connection.RemoteAddress.ToString(), server.Config.MaxSessionsPerConnection);
+                server.RefuseSession("per_connection", connection.RemoteAddress);
+                return new RtspResponse(RtspStatus.ServiceUnavailable);
+            }
+
+            if (server.SessionCount(connection.RemoteAddress) >= server.Config.MaxSessionsPerAddress)
+            {
+                server.RefuseSession("per_address", connection.RemoteAddress);
                 return new RtspResponse(RtspStatus.ServiceUnavailable);
             }
 
@@ -193,9 +272,9 @@ internal sealed partial class RtspRequestHandler(RtspServer server, RtspConnecti
             .Header("Session", Invariant($"{session.Id};timeout={(int)server.Config.SessionTimeout.TotalSeconds}"));
     }
 
-    private (RtspResponse, RtspSession?) Play(RtspRequest request)
+    private (RtspResponse, RtspSession?) Play(RtspRequest request, Principal principal)
     {
-        if (!TryGetSession(request, out var session, out var error))
+        if (!TryGetSession(request, principal, out var session, out var error))
         {
             return (error, null);
         }
@@ -220,9 +299,9 @@ internal sealed partial class RtspRequestHandler(RtspServer server, RtspConnecti
         return (response, session);
     }
 
-    private RtspResponse Pause(RtspRequest request)
+    private RtspResponse Pause(RtspRequest request, Principal principal)
     {
-        if (!TryGetSession(request, out var session, out var error))
+        if (!TryGetSession(request, principal, out var session, out var error))
         {
             return error;
         }
@@ -231,9 +310,9 @@ internal sealed partial class RtspRequestHandler(RtspServer server, RtspConnecti
         return new RtspResponse(RtspStatus.Ok).Header("Session", session.Id);
     }
 
-    private RtspResponse Teardown(RtspRequest request)
+    private RtspResponse Teardown(RtspRequest request, Principal principal)
     {
-        if (!TryGetSession(request, out var session, out var error))
+        if (!TryGetSession(request, principal, out var session, out var error))
         {
             return error;
         }
@@ -242,10 +321,10 @@ internal sealed partial class RtspRequestHandler(RtspServer server, RtspConnecti
         return new RtspResponse(RtspStatus.Ok);
     }
 
-    private RtspResponse KeepAlive(RtspRequest request, bool allowBody)
+    private RtspResponse KeepAlive(RtspRequest request, Principal principal, bool allowBody)
     {
         RtspSession? session = null;
-        if (request.SessionId is not null && !TryGetSession(request, out session, out var error))
+        if (request.SessionId is not null && !TryGetSession(request, principal, out session, out var error))
         {
             return error;
         }
@@ -259,11 +338,19 @@ internal sealed partial class RtspRequestHandler(RtspServer server, RtspConnecti
         return session is null ? response : response.Header("Session", session.Id);
     }
 
-    private bool TryGetSession(RtspRequest request, out RtspSession session, out RtspResponse error)
+    private bool TryGetSession(RtspRequest request, Principal principal, out RtspSession session, out RtspResponse error)
     {
         error = new RtspResponse(RtspStatus.SessionNotFound);
         if (request.SessionId is not { } id || !server.TryGetSession(id, out session))
         {
+            session = null!;
+            return false;
+        }
+
+        if (!principal.CanRead(session.Media.Stream.Name))
+        {
+            Log.Forbidden(logger, principal.Name, session.Media.Stream.Name, connection.RemoteAddress.ToString());
+            error = new RtspResponse(RtspStatus.Forbidden);
             session = null!;
             return false;
         }
@@ -323,7 +410,8 @@ internal sealed partial class RtspRequestHandler(RtspServer server, RtspConnecti
         [LoggerMessage(EventIds.RtspSessionStarted, LogLevel.Information, "RTSP session {Session} on {Stream} ({Transport}) for {Client}.")]
         public static partial void SessionStarted(ILogger logger, string session, string stream, string transport, string client);
 
-        [LoggerMessage(EventIds.RtspLimit, LogLevel.Warning, "A SETUP from {Client} was refused: its connection holds {Limit} sessions already (Relay:Rtsp:MaxSessionsPerConnection).")]
-        public static partial void TooManySessions(ILogger logger, string client, int limit);
+        [LoggerMessage(EventIds.RtspBadRequest + 20, LogLevel.Information, "RTSP: {User} may not read {Stream} (from {Client}); answered 403.")]
+        public static partial void Forbidden(ILogger logger, string user, string stream, string client);
+
     }
 }

@@ -5,6 +5,7 @@ using System.Net.Sockets;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Relay.Configuration;
+using Relay.Server.Auth;
 using Relay.Server.Streams;
 
 namespace Relay.Server.Rtsp;
@@ -29,8 +30,9 @@ internal sealed partial class RtspServer : IHostedService, IAsyncDisposable
     private Task _receivers = Task.CompletedTask;
     private int _stopped;
 
-    public RtspServer(RelayConfig config, IStreamCatalog catalog, TimeProvider time, ILoggerFactory loggers, Metrics.RelayMetrics? metrics = null)
+    public RtspServer(RelayConfig config, IStreamCatalog catalog, AccessControl access, TimeProvider time, ILoggerFactory loggers, Metrics.RelayMetrics? metrics = null)
     {
+        Access = access;
         Metrics = metrics;
         Config = config.Rtsp;
         Catalog = catalog;
@@ -38,11 +40,15 @@ internal sealed partial class RtspServer : IHostedService, IAsyncDisposable
         Loggers = loggers;
         _logger = loggers.CreateLogger<RtspServer>();
         _refusals = new ReportThrottle(time, TimeSpan.FromSeconds(10));
+        _sessionRefusals = new ReportThrottle(time, TimeSpan.FromSeconds(10));
     }
 
     public RtspServerConfig Config { get; }
 
     public IStreamCatalog Catalog { get; }
+
+    /// <summary>Gets who may read what (users, Digest nonces, failed-attempt limits).</summary>
+    public AccessControl Access { get; }
 
     public TimeProvider Time { get; }
 
@@ -77,8 +83,8 @@ internal sealed partial class RtspServer : IHostedService, IAsyncDisposable
     private int _connections;
     private readonly ConcurrentDictionary<IPAddress, int> _connectionsByAddress = new();
     private readonly ReportThrottle _refusals; // refused connections, reported at most every 10 s
+    private readonly ReportThrottle _sessionRefusals; // refused SETUPs, likewise
 
-    /// <summary>Counts a new connection; false when the connection limit is reached.</summary>
     /// <summary>
     /// Counts a new connection from <paramref name="address"/> against the limits: all connections, and those of one
     /// address. Returns null when it may be served (<see cref="CloseConnection"/> must follow), else the limit it hit.
@@ -113,6 +119,16 @@ internal sealed partial class RtspServer : IHostedService, IAsyncDisposable
             {
                 break;
             }
+        }
+    }
+
+    /// <summary>Counts a SETUP refused by a session limit, and logs it (at most every 10 s, with a count).</summary>
+    public void RefuseSession(string reason, IPAddress address)
+    {
+        Metrics?.RtspRefusedSessions.WithLabels(reason).Inc();
+        if (_sessionRefusals.Count(out var refused))
+        {
+            Log.SessionsRefused(_logger, refused, reason == "per_address" ? "MaxSessionsPerAddress" : "MaxSessionsPerConnection", address.ToString());
         }
     }
 
@@ -151,6 +167,21 @@ internal sealed partial class RtspServer : IHostedService, IAsyncDisposable
     }
 
     public bool TryGetSession(string id, out RtspSession session) => _sessions.TryGetValue(id, out session!);
+
+    /// <summary>Counts the sessions of one client address (for <see cref="RtspServerConfig.MaxSessionsPerAddress"/>).</summary>
+    public int SessionCount(IPAddress address)
+    {
+        var count = 0;
+        foreach (var session in _sessions.Values)
+        {
+            if (session.Connection.RemoteAddress.Equals(address))
+            {
+                count++;
+            }
+        }
+
+        return count;
+    }
 
     public void AddRtcpRoute(IPEndPoint from, RtspSession session, int track) => _rtcpRoutes[from] = (session, track);
 
@@ -296,6 +327,9 @@ internal sealed partial class RtspServer : IHostedService, IAsyncDisposable
 
         [LoggerMessage(EventIds.RtspLimit + 1, LogLevel.Warning, "{Count} RTSP connection(s) refused since the last report; latest: limit {Limit}, from {Client} (Relay:Rtsp:MaxConnections, MaxConnectionsPerAddress).")]
         public static partial void ConnectionsRefused(ILogger logger, long count, string limit, string client);
+
+        [LoggerMessage(EventIds.RtspLimit, LogLevel.Warning, "{Count} RTSP SETUP(s) refused since the last report; latest: limit Relay:Rtsp:{Limit}, from {Client}.")]
+        public static partial void SessionsRefused(ILogger logger, long count, string limit, string client);
 
         [LoggerMessage(EventIds.RtspSessionTimedOut, LogLevel.Information, "RTSP session {Session} on {Stream} timed out.")]
         public static partial void SessionTimedOut(ILogger logger, string session, string stream);

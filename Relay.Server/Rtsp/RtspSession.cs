@@ -34,6 +34,8 @@ internal sealed partial class RtspSession : IDisposable
     private FrameQueue<RtpFrame>? _queue; // guarded by _gate (TCP)
     private Dictionary<int, TrackTransport>? _udpTargets; // guarded by _udpGate; null when not playing (UDP)
     private List<RtpFrame>? _pending; // guarded by _udpGate: frames held between PLAY and its response (UDP)
+    private long _pendingBytes; // guarded by _udpGate
+    private FrameQueueOptions _pendingLimit = FrameQueueOptions.Default; // guarded by _udpGate
     private int _syncTrack = -1; // guarded by _udpGate
     private bool _awaitingSync; // guarded by _udpGate
     private long _udpSkipped; // guarded by _udpGate
@@ -227,9 +229,21 @@ internal sealed partial class RtspSession : IDisposable
 
             if (_pending is not null)
             {
-                // Between PLAY and its response: hold frames so none arrives before the response.
+                // Between PLAY and its response: hold frames so none arrives before the response. A response that
+                // does not go out (a client that reads nothing) must not make this grow: past the reader queue's
+                // bounds, everything held is dropped and delivery starts again at the next keyframe.
+                if (_pending.Count >= _pendingLimit.MaxFrames || _pendingBytes + frame.Length > _pendingLimit.MaxBytes)
+                {
+                    _udpSkipped += _pending.Count + 1;
+                    ReleasePendingLocked();
+                    _pending = [];
+                    _awaitingSync = true;
+                    return;
+                }
+
                 frame.AddRef();
                 _pending.Add(frame);
+                _pendingBytes += frame.Length;
                 return;
             }
 
@@ -260,6 +274,7 @@ internal sealed partial class RtspSession : IDisposable
             _syncTrack = syncTrack;
             _awaitingSync = true;
             _pending = [];
+            _pendingLimit = options;
         }
     }
 
@@ -282,6 +297,7 @@ internal sealed partial class RtspSession : IDisposable
                 }
 
                 _pending = null;
+                _pendingBytes = 0;
             }
 
             return;
@@ -445,6 +461,7 @@ internal sealed partial class RtspSession : IDisposable
         }
 
         _pending = null;
+        _pendingBytes = 0;
     }
 
     private void SendUdp(RtpFrame frame, UdpBatch? batch)

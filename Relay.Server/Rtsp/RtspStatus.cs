@@ -6,6 +6,7 @@ internal static class RtspStatus
     public const int Ok = 200;
     public const int BadRequest = 400;
     public const int Unauthorized = 401;
+    public const int Forbidden = 403;
     public const int NotFound = 404;
     public const int MethodNotAllowed = 405;
     public const int NotAcceptable = 406;
@@ -28,6 +29,7 @@ internal static class RtspStatus
         Ok => "OK",
         BadRequest => "Bad Request",
         Unauthorized => "Unauthorized",
+        Forbidden => "Forbidden",
         NotFound => "Not Found",
         MethodNotAllowed => "Method Not Allowed",
         NotAcceptable => "Not Acceptable",

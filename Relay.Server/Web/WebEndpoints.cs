@@ -23,10 +23,10 @@ internal static class WebEndpoints
             RequestPath = "/ui",
             OnPrepareResponse = c => c.Context.Response.Headers.CacheControl = "no-cache",
         });
-        app.MapGet("/", () => Page("index.html")).ExcludeFromDescription();
-        app.MapGet("/watch/{**name}", (string name) => Page("watch.html")).ExcludeFromDescription();
-        app.MapGet("/view/{**name}", (string name) => Page("view.html")).ExcludeFromDescription();
-        app.MapGet("/manage", () => Page("manage.html")).ExcludeFromDescription().AddEndpointFilter(Api.WriteAccess.FilterAsync);
+        app.MapGet("/", () => Page("index.html")).ExcludeFromDescription().RequireAuthorization(Auth.Policies.Read);
+        app.MapGet("/watch/{**name}", (string name) => Page("watch.html")).ExcludeFromDescription().RequireAuthorization(Auth.Policies.Read);
+        app.MapGet("/view/{**name}", (string name) => Page("view.html")).ExcludeFromDescription().RequireAuthorization(Auth.Policies.Read);
+        app.MapGet("/manage", () => Page("manage.html")).ExcludeFromDescription().RequireAuthorization(Auth.Policies.Write).AddEndpointFilter(Api.WriteAccess.FilterAsync);
         return app;
     }
 

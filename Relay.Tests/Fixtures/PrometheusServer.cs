@@ -22,8 +22,14 @@ public sealed class PrometheusServer : IAsyncDisposable
         _http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
     }
 
-    public static async Task<PrometheusServer> StartAsync(Uri target)
+    /// <summary>Starts Prometheus scraping <paramref name="target"/>'s /metrics, with a Bearer token when given.</summary>
+    public static async Task<PrometheusServer> StartAsync(Uri target, string? bearerToken = null)
     {
+        var authorization = bearerToken is null ? string.Empty : $"""
+
+                authorization:
+                  credentials: "{bearerToken}"
+            """;
         var dir = Directory.CreateTempSubdirectory("relay-prometheus-");
         var config = Path.Combine(dir.FullName, "prometheus.yml");
         await File.WriteAllTextAsync(config, $"""
@@ -33,7 +39,7 @@ public sealed class PrometheusServer : IAsyncDisposable
             scrape_configs:
               - job_name: relay
                 static_configs:
-                  - targets: ["{target.Authority}"]
+                  - targets: ["{target.Authority}"]{authorization}
             """);
         var start = new ProcessStartInfo("prometheus") { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
         foreach (var arg in new[] { $"--config.file={config}", $"--storage.tsdb.path={Path.Combine(dir.FullName, "data")}", "--web.listen-address=127.0.0.1:0", "--log.level=warn" })

@@ -20,9 +20,10 @@ public sealed class RawRtspClient : IAsyncDisposable
         _stream = tcp.GetStream();
     }
 
-    public static async Task<RawRtspClient> ConnectAsync(int port)
+    /// <summary>Connects to the relay on 127.0.0.1, from <paramref name="from"/> (another loopback address) when given.</summary>
+    public static async Task<RawRtspClient> ConnectAsync(int port, System.Net.IPAddress? from = null)
     {
-        var tcp = new TcpClient();
+        var tcp = from is null ? new TcpClient() : new TcpClient(new System.Net.IPEndPoint(from, 0));
         await tcp.ConnectAsync("127.0.0.1", port);
         return new RawRtspClient(tcp);
     }
@@ -68,7 +69,9 @@ public sealed class RawRtspClient : IAsyncDisposable
                 var head = text[..end];
                 var lines = head.Split("\r\n");
                 var status = int.Parse(lines[0].Split(' ')[1], System.Globalization.CultureInfo.InvariantCulture);
-                var headers = lines.Skip(1).Select(l => l.Split(':', 2)).ToDictionary(p => p[0].Trim(), p => p[1].Trim(), StringComparer.OrdinalIgnoreCase);
+                // A header sent more than once (WWW-Authenticate) has its values joined by new lines.
+                var headers = lines.Skip(1).Select(l => l.Split(':', 2)).GroupBy(p => p[0].Trim(), StringComparer.OrdinalIgnoreCase)
+                    .ToDictionary(g => g.Key, g => string.Join('\n', g.Select(p => p[1].Trim())), StringComparer.OrdinalIgnoreCase);
                 var bodyLength = headers.TryGetValue("Content-Length", out var cl) ? int.Parse(cl, System.Globalization.CultureInfo.InvariantCulture) : 0;
                 var headLength = Encoding.UTF8.GetByteCount(head) + 4;
                 if (_buffered >= headLength + bodyLength)

@@ -33,6 +33,9 @@ public sealed class RelayHost : IAsyncDisposable
     /// <summary>Gets the RTSP port the relay listens on.</summary>
     public int RtspPort { get; private set; }
 
+    /// <summary>Gets the RTSPS port, when a certificate is configured (else 0).</summary>
+    public int RtspsPort { get; private set; }
+
     /// <summary>Gets the URL of a stream, for example rtsp://127.0.0.1:40001/cam1.</summary>
     public Uri RtspUrl(string stream) => new($"rtsp://127.0.0.1:{RtspPort}/{stream}");
 
@@ -59,6 +62,7 @@ public sealed class RelayHost : IAsyncDisposable
         var endpoints = app.Services.GetRequiredService<RelayEndpoints>();
         host.HttpBase = new Uri($"http://{endpoints.Http[0]}");
         host.RtspPort = endpoints.Rtsp!.Port;
+        host.RtspsPort = endpoints.Rtsps?.Port ?? 0;
         return host;
     }
 

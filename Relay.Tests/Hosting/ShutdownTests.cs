@@ -101,7 +101,7 @@ public sealed partial class RelayProcess : IAsyncDisposable
     /// Runs the relay as a process until it exits by itself (help, version, a refused configuration), with its own state
     /// file, and returns what it printed. One that keeps serving fails the call after <paramref name="timeout"/>.
     /// </summary>
-    public static async Task<ProcessResult> RunToExitAsync(IReadOnlyList<string> args, IReadOnlyDictionary<string, string?>? environment = null, TimeSpan? timeout = null)
+    public static async Task<ProcessResult> RunToExitAsync(IReadOnlyList<string> args, IReadOnlyDictionary<string, string?>? environment = null, TimeSpan? timeout = null, string? stdin = null)
     {
         var stateFile = RelayHost.TemporaryStateFile();
         try
@@ -110,6 +110,7 @@ public sealed partial class RelayProcess : IAsyncDisposable
                 "dotnet",
                 [Path.Combine(AppContext.BaseDirectory, "Relay.Server.dll"), .. args, $"--Relay:StateFile={stateFile}"],
                 timeout ?? TimeSpan.FromSeconds(60),
+                stdin: stdin,
                 environment: environment,
                 workingDirectory: AppContext.BaseDirectory);
         }
