@@ -14,6 +14,12 @@ dotnet test Relay.sln -c Release \
   --results-directory "$results" \
   --blame-hang-timeout 5m 2>&1 | tee "$results/console.log" || status=$?
 
+# The fuzz smoke run: every SharpFuzz harness under AFL++ for a few seconds (scripts/fuzz.sh runs them for longer).
+if ! scripts/fuzz.sh --seconds "${RELAY_FUZZ_SECONDS:-15}" 2>&1 | tee "$results/fuzz.log"; then
+  echo "The fuzz smoke run failed (see $results/fuzz.log)." >&2
+  status=1
+fi
+
 trx=$(find "$results" -name '*.trx' | head -n 1)
 if [[ -n "$trx" ]]; then
   python3 - "$trx" <<'PY'
