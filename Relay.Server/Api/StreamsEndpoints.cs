@@ -40,7 +40,7 @@ internal static partial class StreamsEndpoints
     public static IEndpointRouteBuilder MapStreamsApi(this IEndpointRouteBuilder app)
     {
         var group = app.MapGroup("/api/v1/streams").WithTags("Streams").RequireAuthorization(Policies.Read);
-        group.MapGet("/", (HttpContext context, StatusView view) => TypedResults.Ok(view.Streams().Where(s => Policies.CanRead(context, s.Name)).ToList()))
+        group.MapGet("/", (HttpContext context, StatusView view) => TypedResults.Ok<IReadOnlyList<StreamStatus>>(view.Streams().Where(s => Policies.CanRead(context, s.Name)).ToArray()))
             .WithName("ListStreams").WithSummary("Every stream: state, source (no credentials), settings, tracks and readers.");
         group.MapGet("/{**name}", (string name, HttpContext context, StreamRegistry registry, StatusView view) =>
             view.Stream(name) is { } status && Policies.CanRead(context, status.Name) ? Found(context, registry, status, StatusCodes.Status200OK) : NotFound(name))

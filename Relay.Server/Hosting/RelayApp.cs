@@ -119,7 +119,16 @@ internal static partial class RelayApp
         builder.Services.AddSingleton(_ => new RelayMetrics(Version, GstRuntime.Version));
         builder.Services.AddSingleton<MetricsCollector>();
         builder.Services.AddSingleton<Readiness>();
-        builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, RelayJsonContext.Default));
+        builder.Services.ConfigureHttpJsonOptions(o =>
+        {
+            // Source-generated metadata only, also in the JIT build (tests, dotnet run): a type the Native AOT build
+            // cannot serialize fails there too, instead of working by reflection until it ships.
+            o.SerializerOptions.TypeInfoResolverChain.Insert(0, RelayJsonContext.Default);
+            foreach (var reflection in o.SerializerOptions.TypeInfoResolverChain.OfType<System.Text.Json.Serialization.Metadata.DefaultJsonTypeInfoResolver>().ToList())
+            {
+                o.SerializerOptions.TypeInfoResolverChain.Remove(reflection);
+            }
+        });
         builder.Services.AddProblemDetails();
         builder.Services.AddRelayOpenApi();
 
