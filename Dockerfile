@@ -49,7 +49,7 @@ RUN dpkg-query -W -f='${Package}\n' > /tmp/base-packages \
     && apt-get update \
     && apt-get install -y --no-install-recommends \
         gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad \
-        gstreamer1.0-plugins-ugly gstreamer1.0-libav gstreamer1.0-tools glib-networking libssl3 ca-certificates \
+        gstreamer1.0-plugins-ugly gstreamer1.0-libav gstreamer1.0-rtsp gstreamer1.0-tools glib-networking libssl3 ca-certificates \
     && rm -rf /var/lib/apt/lists/*
 COPY scripts/gstreamer-subset.sh /usr/local/bin/
 RUN gstreamer-subset.sh /subset /tmp/base-packages

@@ -36,6 +36,7 @@ internal static class EventIds
     public const int Channel = 330;
     public const int Placement = 340;
     public const int Auth = 350;
+    public const int Push = 370;
 
     // 4xx: RTSP server
     public const int RtspListening = 400;

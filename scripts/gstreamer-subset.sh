@@ -21,6 +21,8 @@ elements=(
   videotestsrc audiotestsrc audioconvert audioresample x264enc x265enc voaacenc opusenc mulawenc alawenc
   # snapshots and MJPEG
   avdec_h264 avdec_h265 videoconvert videoscale videorate jpegenc
+  # restreaming: RTMP(S) push (G.711 audio becomes AAC), RTSP RECORD push and the payloaders it picks
+  flvmux rtmp2sink mulawdec alawdec avenc_aac rtspclientsink rtph264pay rtph265pay rtpmp4gpay rtppcmupay rtppcmapay
 )
 
 plugins=()

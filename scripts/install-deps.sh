@@ -7,10 +7,10 @@ set -euo pipefail
 
 packages=(
   libgstreamer1.0-0 gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
-  gstreamer1.0-plugins-ugly gstreamer1.0-libav glib-networking
+  gstreamer1.0-plugins-ugly gstreamer1.0-libav gstreamer1.0-rtsp glib-networking
 )
 if [[ "${1:-}" == "--test" ]]; then
-  packages+=(gstreamer1.0-tools libgstrtspserver-1.0-0 ffmpeg python3 prometheus iproute2 chromium)
+  packages+=(gstreamer1.0-tools libgstrtspserver-1.0-0 ffmpeg python3 prometheus iproute2 chromium nginx-light libnginx-mod-rtmp)
 fi
 
 missing=()
@@ -28,6 +28,13 @@ if ((${#missing[@]})); then
     sudo="sudo"
   fi
   export DEBIAN_FRONTEND=noninteractive
+  # Packages with a service (nginx, the tests' RTMP server) must not start it: the tests start their own on loopback.
+  policy=""
+  if [[ ! -e /usr/sbin/policy-rc.d ]]; then
+    policy=/usr/sbin/policy-rc.d
+    printf '#!/bin/sh\nexit 101\n' | $sudo tee "$policy" >/dev/null && $sudo chmod +x "$policy"
+    trap '$sudo rm -f "$policy"' EXIT
+  fi
   $sudo apt-get update -qq
   $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi

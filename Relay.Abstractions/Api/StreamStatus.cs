@@ -62,6 +62,9 @@ public sealed record StreamStatus
 
     /// <summary>Gets the connected readers.</summary>
     public required IReadOnlyList<ReaderStatus> Readers { get; init; }
+
+    /// <summary>Gets the push targets (<c>Relay:Streams:{name}:Push</c>) and how each is doing.</summary>
+    public IReadOnlyList<PushStatus> Push { get; init; } = [];
 }
 
 /// <summary>A source failure.</summary>

@@ -70,4 +70,17 @@ public sealed record StreamConfig
 
     /// <summary>Gets <see cref="Node"/> as a list (empty: every node).</summary>
     public IReadOnlyList<string> Nodes => Node?.Split(',') ?? [];
+
+    /// <summary>
+    /// Gets where the stream is pushed (<c>Relay:Streams:{name}:Push:{target}</c>): live platforms over RTMP(S), media
+    /// servers over RTSP(S) RECORD, by target name. A stream with an enabled push target is pulled even when
+    /// <see cref="OnDemand"/> is set.
+    /// </summary>
+    public IReadOnlyList<PushTarget> Push { get; init; } = [];
 }
+
+/// <summary>One push destination of a stream.</summary>
+/// <param name="Name">The target's name (letters, digits, '-', '_'): a label in the status and metrics.</param>
+/// <param name="Url">Where to push: <c>rtmp://</c>, <c>rtmps://</c>, <c>rtsp://</c> or <c>rtsps://</c>; its stream key and credentials are secrets.</param>
+/// <param name="Enabled">Whether the target is pushed to.</param>
+public sealed record PushTarget(string Name, string Url, bool Enabled = true);

@@ -66,7 +66,24 @@ internal sealed class StatusView(StreamRegistry registry, RtspServer rtsp, HlsSe
             InboundFrames = statistics.Units,
             Tracks = TracksOf(stream),
             Readers = ReadersOf(stream, sessions),
+            Push = PushOf(pulled),
         };
+    }
+
+    /// <summary>Each push target: the running ones' status, and the disabled ones as such.</summary>
+    private IReadOnlyList<PushStatus> PushOf(PulledStream pulled)
+    {
+        var running = pulled.Pushers.ToDictionary(p => p.Target.Name, p => p.Status(), StringComparer.Ordinal);
+        return pulled.Config.Push.Select(t => running.GetValueOrDefault(t.Name) ?? new PushStatus
+        {
+            Name = t.Name,
+            Url = Sources.SourceUri.Redact(new Uri(t.Url)),
+            State = t.Enabled ? "waiting" : "disabled",
+            Since = registry.Started,
+            Bytes = 0,
+            Reconnects = 0,
+            SkippedFrames = 0,
+        }).ToList();
     }
 
     /// <summary>Describes a stream another node pulls: its settings and where it is, nothing live.</summary>

@@ -193,6 +193,12 @@ internal static partial class StreamsEndpoints
                 {
                     wanted[key] = current.Source.OriginalString; // the redacted source sent back as read: keep its credentials
                 }
+                else if (key.StartsWith("Push:", StringComparison.OrdinalIgnoreCase) && key.EndsWith(":Url", StringComparison.OrdinalIgnoreCase)
+                    && current?.Push.FirstOrDefault(t => string.Equals($"Push:{t.Name}:Url", key, StringComparison.OrdinalIgnoreCase)) is { } target
+                    && value == Sources.SourceUri.Redact(new Uri(target.Url)))
+                {
+                    wanted[key] = target.Url; // likewise for a push URL: keep its stream key and credentials
+                }
                 else
                 {
                     wanted[key] = value;

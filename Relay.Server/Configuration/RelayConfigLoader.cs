@@ -17,7 +17,7 @@ internal static partial class RelayConfigLoader
     internal static readonly string[] StreamKeys =
     [
         "Source", "Transport", "StartAt", "OnDemand", "IdleTimeout", "ConnectTimeout", "StallTimeout", "Latency", "RetryDelay",
-        "MaxRetryDelay", "GopCacheMaxBytes", "GopCacheMaxDuration", "ReaderQueueMaxBytes", "ReaderQueueMaxFrames", "ReaderStallTimeout", "Node",
+        "MaxRetryDelay", "GopCacheMaxBytes", "GopCacheMaxDuration", "ReaderQueueMaxBytes", "ReaderQueueMaxFrames", "ReaderStallTimeout", "Node", "Push",
     ];
 
     private static readonly string[] RelayKeys = ["Rtsp", "Hls", "Mjpeg", "Api", "Tls", "Auth", "Users", "Tokens", "StateFile", "NodeName", "Streams", "Channels"];
@@ -568,6 +568,7 @@ internal static partial class RelayConfigLoader
             ReaderQueueMaxFrames = reader.Int("ReaderQueueMaxFrames", 16, 1_000_000) ?? defaults.ReaderQueueMaxFrames,
             ReaderStallTimeout = reader.Duration("ReaderStallTimeout") ?? defaults.ReaderStallTimeout,
             Node = ReadNodes(section.GetSection("Node"), errors),
+            Push = ReadPush(section.GetSection("Push"), errors),
         };
         if (config.MaxRetryDelay < config.RetryDelay)
         {
@@ -576,6 +577,50 @@ internal static partial class RelayConfigLoader
 
         return source is null ? null : config;
     }
+
+    /// <summary>
+    /// Reads a stream's push targets: <c>Push:{target}=url</c> or <c>Push:{target}:Url</c> (and <c>Enabled</c>), sorted
+    /// by name so that equal settings compare equal.
+    /// </summary>
+    private static List<PushTarget> ReadPush(IConfigurationSection section, List<string> errors)
+    {
+        var targets = new List<PushTarget>();
+        foreach (var child in section.GetChildren())
+        {
+            if (!PushNamePattern().IsMatch(child.Key))
+            {
+                errors.Add($"{child.Path}: push target name '{child.Key}' must be 1 to 64 letters, digits, '-' or '_'");
+                continue;
+            }
+
+            var reader = new SectionReader(child, errors);
+            var text = child.Value is { Length: > 0 } shorthand && !child.GetChildren().Any() ? shorthand : reader.String("Url");
+            if (child.Value is null)
+            {
+                reader.RejectUnknown(["Url", "Enabled"]);
+            }
+
+            if (string.IsNullOrWhiteSpace(text))
+            {
+                errors.Add($"{child.Path}:Url: is required (rtmp://…, rtmps://…, rtsp://… or rtsps://…)");
+                continue;
+            }
+
+            if (!Uri.TryCreate(text.Trim(), UriKind.Absolute, out var url) || url.Scheme.ToLowerInvariant() is not ("rtmp" or "rtmps" or "rtsp" or "rtsps") || string.IsNullOrEmpty(url.Host))
+            {
+                // Only the scheme and host are shown: the rest of a push URL is a stream key or credentials.
+                errors.Add($"{child.Path}:Url: '{(url is null ? "(not a URL)" : $"{url.Scheme}://{url.Host}/…")}' is not an rtmp://, rtmps://, rtsp:// or rtsps:// URL with a host");
+                continue;
+            }
+
+            targets.Add(new PushTarget(child.Key, text.Trim(), reader.Bool("Enabled") ?? true));
+        }
+
+        return targets.OrderBy(t => t.Name, StringComparer.Ordinal).ToList();
+    }
+
+    [GeneratedRegex("^[A-Za-z0-9_-]{1,64}$")]
+    private static partial Regex PushNamePattern();
 
     private static Uri? ParseSource(string path, string? text, List<string> errors)
     {

@@ -48,6 +48,15 @@ internal static class StreamSettings
             settings["Node"] = node;
         }
 
+        foreach (var target in config.Push)
+        {
+            settings[$"Push:{target.Name}:Url"] = redact ? SourceUri.Redact(new Uri(target.Url)) : target.Url;
+            if (!target.Enabled)
+            {
+                settings[$"Push:{target.Name}:Enabled"] = "false";
+            }
+        }
+
         return settings;
     }
 
@@ -131,6 +140,35 @@ internal static class StreamSettings
                     break;
                 case JsonValueKind.Array when key == "Node" && value.EnumerateArray().All(v => v.ValueKind == JsonValueKind.String):
                     settings[key] = string.Join(',', value.EnumerateArray().Select(v => v.GetString()));
+                    break;
+                case JsonValueKind.Object when key == "Push":
+                    // {"push": {"youtube": "rtmp://…", "wowza": {"url": "rtsp://…", "enabled": false}}}
+                    foreach (var target in value.EnumerateObject())
+                    {
+                        if (target.Value.ValueKind == JsonValueKind.String)
+                        {
+                            settings[$"Push:{target.Name}:Url"] = target.Value.GetString();
+                            continue;
+                        }
+
+                        if (target.Value.ValueKind != JsonValueKind.Object)
+                        {
+                            Add(problems, $"Push:{target.Name}", "must be a URL or an object with url (and enabled)");
+                            continue;
+                        }
+
+                        foreach (var field in target.Value.EnumerateObject())
+                        {
+                            settings[$"Push:{target.Name}:{char.ToUpperInvariant(field.Name[0])}{field.Name[1..]}"] = field.Value.ValueKind switch
+                            {
+                                JsonValueKind.True => "true",
+                                JsonValueKind.False => "false",
+                                JsonValueKind.String => field.Value.GetString(),
+                                _ => field.Value.GetRawText(),
+                            };
+                        }
+                    }
+
                     break;
                 default:
                     Add(problems, property.Name, $"must be a string, a number or a boolean, not {value.ValueKind.ToString().ToLowerInvariant()}");

@@ -19,6 +19,7 @@ internal sealed class MetricsCollector
     private readonly RtspServer _rtsp;
     private readonly HlsServer _hls;
     private readonly MjpegServer _mjpeg;
+    private HashSet<(string Stream, string Target)> _pushSeries = []; // the push series of the last scrape
 
     public MetricsCollector(RelayMetrics metrics, StreamRegistry registry, RtspServer rtsp, HlsServer hls, MjpegServer mjpeg)
     {
@@ -34,6 +35,32 @@ internal sealed class MetricsCollector
         }
 
         metrics.Registry.AddBeforeCollectCallback(Collect);
+    }
+
+    /// <summary>The push targets' series, by stream and target name (never the URL); those of removed targets go.</summary>
+    private void CollectPush()
+    {
+        var seen = new HashSet<(string Stream, string Target)>();
+        foreach (var pulled in _registry.Streams)
+        {
+            foreach (var pusher in pulled.Pushers)
+            {
+                var (stream, target) = (pulled.Name, pusher.Target.Name);
+                seen.Add((stream, target));
+                _metrics.PushUp.WithLabels(stream, target).Set(pusher.IsPushing ? 1 : 0);
+                _metrics.PushBytes.WithLabels(stream, target).IncTo(pusher.Bytes);
+                _metrics.PushReconnects.WithLabels(stream, target).IncTo(pusher.Reconnects);
+            }
+        }
+
+        foreach (var (stream, target) in _pushSeries.Except(seen))
+        {
+            _metrics.PushUp.RemoveLabelled(stream, target);
+            _metrics.PushBytes.RemoveLabelled(stream, target);
+            _metrics.PushReconnects.RemoveLabelled(stream, target);
+        }
+
+        _pushSeries = seen;
     }
 
     private void Collect()
@@ -105,6 +132,7 @@ internal sealed class MetricsCollector
             _metrics.ReaderJitter.WithLabels(name).Set(jitter);
         }
 
+        CollectPush();
         _metrics.RtspConnections.Set(_rtsp.ConnectionCount);
         _metrics.CallbackFailures.IncTo(NativeCallbacks.FailureCount);
     }

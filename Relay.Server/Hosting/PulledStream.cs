@@ -25,6 +25,7 @@ internal sealed partial class PulledStream : IAsyncDisposable
     private bool _disposed;
 
     private readonly Dictionary<RelayError, long> _reasonsBefore = []; // guarded by _gate: reconnects of earlier supervisors
+    private readonly Dictionary<string, Push.StreamPusher> _pushers = new(StringComparer.Ordinal); // changed under _transition
     private readonly Metrics.RelayMetrics? _metrics;
 
     public PulledStream(StreamConfig config, ISourceFactory sources, TimeProvider time, ILogger logger, Metrics.RelayMetrics? metrics = null)
@@ -98,14 +99,58 @@ internal sealed partial class PulledStream : IAsyncDisposable
         }
     }
 
-    /// <summary>Starts pulling unless the stream is on demand.</summary>
-    public Task StartAsync() => Config.OnDemand ? Task.CompletedTask : EnsurePullingAsync();
+    /// <summary>Gets the push targets at work (enabled ones).</summary>
+    public IReadOnlyList<Push.StreamPusher> Pushers
+    {
+        get
+        {
+            lock (_pushers)
+            {
+                return _pushers.Values.ToArray();
+            }
+        }
+    }
+
+    /// <summary>Starts pulling unless the stream is on demand (or has a push target), and starts the pushes.</summary>
+    public async Task StartAsync()
+    {
+        await ApplyPushAsync(Config);
+        if (!Config.OnDemand)
+        {
+            await EnsurePullingAsync();
+        }
+    }
+
+    /// <summary>Starts, stops or restarts push targets to match <paramref name="config"/> (a changed URL restarts its push).</summary>
+    private async Task ApplyPushAsync(StreamConfig config)
+    {
+        var wanted = config.Push.Where(t => t.Enabled).ToDictionary(t => t.Name, StringComparer.Ordinal);
+        List<Push.StreamPusher> stopping;
+        lock (_pushers)
+        {
+            stopping = _pushers.Values.Where(p => !wanted.TryGetValue(p.Target.Name, out var t) || t != p.Target).ToList();
+            foreach (var pusher in stopping)
+            {
+                _pushers.Remove(pusher.Target.Name);
+            }
+        }
+
+        await Task.WhenAll(stopping.Select(p => p.DisposeAsync().AsTask()));
+        lock (_pushers)
+        {
+            foreach (var target in wanted.Values.Where(t => !_pushers.ContainsKey(t.Name)))
+            {
+                _pushers[target.Name] = new Push.StreamPusher(Hub, target, _time, _logger);
+            }
+        }
+    }
 
     /// <summary>Applies a changed configuration for this stream.</summary>
     public async Task UpdateAsync(StreamConfig next)
     {
         var previous = Config;
         Hub.UpdateConfig(next);
+        await ApplyPushAsync(next);
         Source = SourceUri.Redact(next.Source);
         var restart = SourceChanged(previous, next);
         if (restart && IsPulling)
@@ -135,12 +180,14 @@ internal sealed partial class PulledStream : IAsyncDisposable
         }
 
         Hub.LeasesChanged -= OnLeasesChanged;
+        await ApplyPushAsync(Config with { Push = [] });
         await StopPullingAsync();
         Hub.Dispose();
     }
 
     /// <summary>Compares two configurations, credentials included (Uri equality ignores user info).</summary>
-    internal static bool SameConfig(StreamConfig a, StreamConfig b) => a == b && a.Source.OriginalString == b.Source.OriginalString;
+    internal static bool SameConfig(StreamConfig a, StreamConfig b) =>
+        a with { Push = [] } == b with { Push = [] } && a.Source.OriginalString == b.Source.OriginalString && a.Push.SequenceEqual(b.Push);
 
     /// <summary>Tells whether a change needs a new source connection (anything the ingest pipeline is built from).</summary>
     internal static bool SourceChanged(StreamConfig a, StreamConfig b) =>

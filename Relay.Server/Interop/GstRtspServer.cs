@@ -71,6 +71,11 @@ internal static unsafe partial class GstRtspServer
     [LibraryImport(Libs.GstRtspServer)]
     public static partial void gst_rtsp_media_factory_set_shared(IntPtr factory, int shared);
 
+    // void gst_rtsp_media_factory_set_transport_mode (GstRTSPMediaFactory *factory, GstRTSPTransportMode mode);
+    // (GST_RTSP_TRANSPORT_MODE_PLAY = 1, GST_RTSP_TRANSPORT_MODE_RECORD = 2)
+    [LibraryImport(Libs.GstRtspServer)]
+    public static partial void gst_rtsp_media_factory_set_transport_mode(IntPtr factory, int mode);
+
     // void gst_rtsp_mount_points_add_factory (GstRTSPMountPoints *mounts, const gchar *path,
     //                                         GstRTSPMediaFactory *factory);   (factory: transfer full)
     [LibraryImport(Libs.GstRtspServer, StringMarshalling = StringMarshalling.Utf8)]

@@ -62,6 +62,9 @@ internal sealed class RelayMetrics
         RtspRequests = factory.CreateCounter("relay_rtsp_requests_total", "RTSP requests answered, by method and status code.", "method", "status");
         RtspConnections = factory.CreateGauge("relay_rtsp_connections", "Open RTSP connections.");
         RtspRefusedConnections = factory.CreateCounter("relay_rtsp_refused_connections_total", "RTSP connections refused at once, by the limit they hit (max_connections, per_address).", "reason");
+        PushUp = factory.CreateGauge("relay_push_up", "1 while a push target is sending media, else 0.", "stream", "target");
+        PushBytes = factory.CreateCounter("relay_push_bytes_total", "Media bytes handed to a push target's pipeline.", "stream", "target");
+        PushReconnects = factory.CreateCounter("relay_push_reconnects_total", "Times a push target connected again after a failure.", "stream", "target");
         RtspTimeouts = factory.CreateCounter("relay_rtsp_timeouts_total", "RTSP connections closed by a timeout: request (a request not completed in time, slow-loris), idle (no session, nothing sent), response (the client reads nothing).", "kind");
         RtspRefusedSessions = factory.CreateCounter("relay_rtsp_refused_sessions_total", "RTSP SETUPs refused by a session limit (per_connection, per_address).", "reason");
         ClientAuthFailures = factory.CreateCounter("relay_auth_failures_total", "Failed authentications (wrong or unknown credentials, a disallowed address), by protocol (rtsp, http).", "protocol");
@@ -123,6 +126,12 @@ internal sealed class RelayMetrics
 
     public Counter RtspTimeouts { get; }
 
+    public Gauge PushUp { get; }
+
+    public Counter PushBytes { get; }
+
+    public Counter PushReconnects { get; }
+
     public Counter AuthRefused { get; }
 
     public Gauge AuthBlockedAddresses { get; }
@@ -157,10 +166,10 @@ internal sealed class RelayMetrics
         _ => "other",
     };
 
-    /// <summary>Removes every series of a stream that went away.</summary>
     /// <summary>Removes a deleted channel's series.</summary>
     public void ForgetChannel(string channel) => ChannelSwitches.RemoveLabelled(channel);
 
+    /// <summary>Removes every series of a stream that went away.</summary>
     public void ForgetStream(string stream)
     {
         StreamUp.RemoveLabelled(stream);

@@ -42,7 +42,13 @@ internal static partial class SourceUri
         }
 
         sb.Append(uri.IsDefaultPort ? uri.Host : $"{uri.Host}:{uri.Port}");
-        sb.Append(string.Join('/', uri.AbsolutePath.Split('/').Select(RedactPairs)));
+        var segments = uri.AbsolutePath.Split('/').Select(RedactPairs).ToArray();
+        if (uri.Scheme is "rtmp" or "rtmps" && segments.Length > 2 && segments[^1].Length > 0)
+        {
+            segments[^1] = "***"; // rtmp://host/app/STREAM-KEY: the stream key is the secret of a live platform
+        }
+
+        sb.Append(string.Join('/', segments));
         if (uri.Query.Length > 1)
         {
             sb.Append('?').Append(RedactPairs(uri.Query[1..]));
@@ -112,7 +118,13 @@ internal static partial class SourceUri
             secrets.AddRange([uri.UserInfo, password ?? string.Empty, user ?? string.Empty]);
         }
 
-        foreach (var part in uri.AbsolutePath.Split('/').Append(uri.Query.TrimStart('?')).SelectMany(p => p.Split('&', ';')))
+        var segments = uri.AbsolutePath.Split('/');
+        if (uri.Scheme is "rtmp" or "rtmps" && segments.Length > 2 && segments[^1].Length > 0)
+        {
+            secrets.Add(segments[^1]); // the stream key
+        }
+
+        foreach (var part in segments.Append(uri.Query.TrimStart('?')).SelectMany(p => p.Split('&', ';')))
         {
             var eq = part.IndexOf('=', StringComparison.Ordinal);
             if (eq > 0 && SecretKeys.Contains(part[..eq], StringComparer.OrdinalIgnoreCase))

@@ -35,6 +35,12 @@ public sealed record FakeCameraOptions
     public string? User { get; init; }
 
     public string? Password { get; init; }
+
+    /// <summary>
+    /// Gets a file to record to: the server then takes RTSP RECORD (ANNOUNCE, SETUP mode=record, RECORD) of one H.264
+    /// track, as a media server that receives pushes does, and writes it as MPEG-TS instead of serving a test pattern.
+    /// </summary>
+    public string? RecordTo { get; init; }
 }
 
 /// <summary>
@@ -86,6 +92,11 @@ public sealed class FakeCamera : IAsyncDisposable
         get
         {
             var o = _options;
+            if (o.RecordTo is not null)
+            {
+                return $"( rtph264depay name=depay0 ! h264parse ! mpegtsmux ! filesink location={o.RecordTo} sync=false )";
+            }
+
             var video = o.VideoCodec == "h265"
                 ? $"x265enc tune=zerolatency speed-preset=ultrafast bitrate=500 key-int-max={o.Gop} ! rtph265pay name=pay0 pt=96"
                 : $"x264enc tune=zerolatency speed-preset=ultrafast bitrate=500 key-int-max={o.Gop} ! rtph264pay name=pay0 pt=96";
@@ -174,7 +185,12 @@ public sealed class FakeCamera : IAsyncDisposable
 
         var factory = GstRtspServer.gst_rtsp_media_factory_new();
         GstRtspServer.gst_rtsp_media_factory_set_launch(factory, Launch);
-        GstRtspServer.gst_rtsp_media_factory_set_shared(factory, 1);
+        GstRtspServer.gst_rtsp_media_factory_set_shared(factory, _options.RecordTo is null ? 1 : 0);
+        if (_options.RecordTo is not null)
+        {
+            GstRtspServer.gst_rtsp_media_factory_set_transport_mode(factory, 2);
+        }
+
         if (_options.User is not null)
         {
             ConfigureAuth(factory);

@@ -43,6 +43,7 @@ public sealed class NetworkFuzzTests(ITestOutputHelper output) : InteropTestBase
         var framesBefore = reader.Frames;
 
         var basic = Users.BasicHeader("vms", Password)["Authorization: ".Length..];
+        var heapBefore = GC.GetTotalMemory(forceFullCollection: true);
         var random = new Random(seed);
         var next = 0;
         var sent = 0;
@@ -78,7 +79,9 @@ public sealed class NetworkFuzzTests(ITestOutputHelper output) : InteropTestBase
         await Eventually.WaitAsync(() => !relay.Rtsp.Sessions.Any(s => s.Connection.RemoteAddress.Equals(Fuzzer)), TimeSpan.FromSeconds(30), "the fuzzer's sessions to end");
         var frames = reader.FrameReports();
         await reader.QuitFfmpegAsync(TimeSpan.FromSeconds(10));
-        Output.WriteLine($"{sent} hostile messages in {elapsed.TotalSeconds:0.0} s (seed {seed}); reader frames {framesBefore} -> {frames[^1].Frames}");
+        var heapAfter = GC.GetTotalMemory(forceFullCollection: true);
+        Output.WriteLine($"{sent} hostile messages in {elapsed.TotalSeconds:0.0} s (seed {seed}); reader frames {framesBefore} -> {frames[^1].Frames}; "
+            + $"managed heap {heapBefore / 1e6:0.0} MB before, {heapAfter / 1e6:0.0} MB after; {relay.Rtsp.ConnectionCount} RTSP connection(s) open");
 
         Assert.Equal(total, sent);
         Assert.Equal(200, describe.Status);

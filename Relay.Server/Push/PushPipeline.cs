@@ -1,0 +1,179 @@
+using System.Globalization;
+using Relay.Media;
+using Relay.Server.GStreamer;
+using Relay.Server.Sources;
+
+namespace Relay.Server.Push;
+
+/// <summary>
+/// The GStreamer pipeline of one push: the stream's access units go in through an appsrc per track, no video is
+/// re-encoded. RTMP: <c>appsrc ! h264parse ! flvmux ! rtmp2sink</c>, AAC audio as is, G.711 audio transcoded to AAC
+/// (FLV carries no G.711 that platforms accept). RTSP: <c>appsrc ! parse ! rtspclientsink</c> (ANNOUNCE, SETUP with
+/// mode=record, RECORD, interleaved over TCP), every codec as is. Units are pushed from one thread at a time.
+/// </summary>
+internal sealed class PushPipeline : IDisposable
+{
+    private readonly Pipeline _pipeline;
+    private readonly List<Element> _elements = [];
+    private readonly Dictionary<int, AppSrc> _inputs = [];
+    private readonly Action<string> _onError;
+    private readonly Uri _url;
+    private TimeSpan? _origin;
+    private int _failed;
+
+    private PushPipeline(string description, Uri url, Dictionary<int, string> inputCaps, Action<string> onError)
+    {
+        _onError = onError;
+        _url = url;
+        _pipeline = Pipeline.Parse(description, message =>
+        {
+            if (message.Kind == BusMessageKind.Error && Interlocked.Exchange(ref _failed, 1) == 0)
+            {
+                _onError(SourceUri.Scrub($"{message.Source}: {message.Text}", url).TrimEnd('.'));
+            }
+        });
+        try
+        {
+            var sink = _pipeline.GetByName("sink") ?? throw new GstException("push pipeline has no sink");
+            _elements.Add(sink);
+            var (location, user, password) = SourceUri.SplitCredentials(url);
+            sink.Set("location", location);
+            if (url.Scheme is "rtsp" or "rtsps")
+            {
+                if (user is not null)
+                {
+                    sink.Set("user-id", user);
+                }
+
+                if (password is not null)
+                {
+                    sink.Set("user-pw", password);
+                }
+            }
+
+            foreach (var (track, caps) in inputCaps)
+            {
+                var element = _pipeline.GetByName($"in{track}") ?? throw new GstException($"push pipeline has no input for track {track}");
+                _elements.Add(element);
+                var appsrc = new AppSrc(element);
+                appsrc.ConfigureLive(caps);
+                _inputs[track] = appsrc;
+            }
+
+            _pipeline.SetState(Interop.GstState.Playing);
+        }
+        catch
+        {
+            Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Gets a value indicating whether the pipeline failed (it pushes nothing more).</summary>
+    public bool IsFailed => Volatile.Read(ref _failed) != 0;
+
+    /// <summary>Gets the bytes waiting in the inputs.</summary>
+    public long QueuedBytes => _inputs.Values.Sum(i => i.QueuedBytes);
+
+    /// <summary>Gets the tracks that are pushed.</summary>
+    public IReadOnlyCollection<int> Tracks => _inputs.Keys;
+
+    /// <summary>
+    /// Plans a push of <paramref name="tracks"/> to <paramref name="url"/>: the pipeline description and each input's caps,
+    /// or why it cannot be pushed, and the tracks left out (with why).
+    /// </summary>
+    public static (string? Description, Dictionary<int, string> Inputs, string? Refusal, List<string> LeftOut) Plan(Uri url, IReadOnlyList<TrackInfo> tracks)
+    {
+        var rtmp = url.Scheme is "rtmp" or "rtmps";
+        var inputs = new Dictionary<int, string>();
+        var leftOut = new List<string>();
+        var video = tracks.FirstOrDefault(t => t.Kind == MediaKind.Video && t.Codec is Codec.H264 or Codec.H265);
+        if (video is null)
+        {
+            return (null, inputs, "the stream has no H.264 or H.265 video", leftOut);
+        }
+
+        if (rtmp && video.Codec == Codec.H265)
+        {
+            return (null, inputs, "H.265 cannot be pushed over RTMP: classic FLV has no HEVC (push it over RTSP instead)", leftOut);
+        }
+
+        var parse = video.Codec == Codec.H265 ? "h265parse" : "h264parse";
+        var format = video.Codec == Codec.H265 ? "video/x-h265" : "video/x-h264";
+        inputs[video.Index] = $"{format},stream-format=byte-stream,alignment=au";
+        var branches = new List<string> { $"appsrc name=in{video.Index} ! {parse} config-interval=-1 ! queue max-size-buffers=0 max-size-bytes=0 max-size-time=2000000000 ! {(rtmp ? "mux." : "sink.")}" };
+
+        var audio = tracks.FirstOrDefault(t => t.Kind == MediaKind.Audio && t.Codec is Codec.Aac or Codec.Pcmu or Codec.Pcma);
+        foreach (var other in tracks.Where(t => t != video && t != audio))
+        {
+            leftOut.Add($"track {other.Index} ({other.Kind} {other.Codec})");
+        }
+
+        if (audio is not null)
+        {
+            var rate = audio.ClockRate.ToString(CultureInfo.InvariantCulture);
+            var channels = Math.Max(1, audio.Channels).ToString(CultureInfo.InvariantCulture);
+            switch (audio.Codec)
+            {
+                case Codec.Aac when !audio.AudioConfig.IsEmpty:
+                    inputs[audio.Index] = $"audio/mpeg,mpegversion=4,stream-format=raw,rate={rate},channels={channels},codec_data=(buffer){Convert.ToHexStringLower(audio.AudioConfig.Span)}";
+                    branches.Add($"appsrc name=in{audio.Index} ! aacparse ! queue max-size-buffers=0 max-size-bytes=0 max-size-time=2000000000 ! {(rtmp ? "mux." : "sink.")}");
+                    break;
+                case Codec.Pcmu or Codec.Pcma:
+                    var (caps, decode) = audio.Codec == Codec.Pcmu ? ("audio/x-mulaw", "mulawdec") : ("audio/x-alaw", "alawdec");
+                    inputs[audio.Index] = $"{caps},rate={rate},channels={channels}";
+                    branches.Add(rtmp
+                        ? $"appsrc name=in{audio.Index} ! {decode} ! audioconvert ! audioresample ! audio/x-raw,rate=44100 ! avenc_aac ! aacparse ! queue max-size-buffers=0 max-size-bytes=0 max-size-time=2000000000 ! mux."
+                        : $"appsrc name=in{audio.Index} ! queue max-size-buffers=0 max-size-bytes=0 max-size-time=2000000000 ! sink.");
+                    break;
+                default:
+                    leftOut.Add($"track {audio.Index} (AAC without its configuration)");
+                    break;
+            }
+        }
+
+        var sink = rtmp
+            ? "flvmux name=mux streamable=true latency=100000000 ! rtmp2sink name=sink sync=false async=false"
+            : "rtspclientsink name=sink protocols=tcp latency=0";
+        return ($"{sink} {string.Join(' ', branches)}", inputs, null, leftOut);
+    }
+
+    /// <summary>Starts a planned pipeline.</summary>
+    /// <exception cref="GstException">An element is missing or the pipeline cannot start.</exception>
+    public static PushPipeline Start(string description, Uri url, Dictionary<int, string> inputs, Action<string> onError) =>
+        new(description, url, inputs, onError);
+
+    /// <summary>Pushes one unit of a pushed track (others are ignored).</summary>
+    /// <returns>False when the pipeline no longer accepts input.</returns>
+    public bool Push(AccessUnit unit)
+    {
+        if (IsFailed)
+        {
+            return false;
+        }
+
+        if (!_inputs.TryGetValue(unit.TrackIndex, out var input))
+        {
+            return true;
+        }
+
+        var origin = _origin ??= unit.Dts;
+        var result = input.Push(unit.Data.Span, unit.Pts - origin, unit.Dts - origin, unit.IsKeyframe);
+        return result is Interop.GstFlowReturn.Ok;
+    }
+
+    /// <summary>Stops the pipeline (joins its threads; never call from a streaming thread).</summary>
+    public void Dispose()
+    {
+        _pipeline.Stop();
+        foreach (var element in _elements)
+        {
+            element.Dispose();
+        }
+
+        _pipeline.Dispose();
+    }
+
+    /// <inheritdoc />
+    public override string ToString() => SourceUri.Redact(_url);
+}
