@@ -202,6 +202,25 @@ internal sealed class Fmp4Track
         w.Begin(type).Zeros(6).U16(1).Zeros(8).U16(channels).U16(16).U16(0).U16(0).U32(sampleRate <= 0xFFFF ? (uint)sampleRate << 16 : 0);
     }
 
+    /// <summary>
+    /// Gets the video decoder configuration record (the body of <c>avcC</c> or <c>hvcC</c>, ISO/IEC 14496-15): what FLV
+    /// and MP4 carry as codec data for the length-prefixed samples <see cref="WriteSample"/> writes.
+    /// </summary>
+    public byte[] DecoderConfigurationRecord()
+    {
+        var w = new BoxWriter(256);
+        if (Info.Codec == Codec.H265)
+        {
+            WriteHvcC(w);
+        }
+        else
+        {
+            WriteAvcC(w);
+        }
+
+        return w.Detach().Span[8..].ToArray(); // without the box header (size, type)
+    }
+
     private void WriteAvcC(BoxWriter w)
     {
         // AVCDecoderConfigurationRecord, ISO/IEC 14496-15 §5.3.3.1.

@@ -16,13 +16,19 @@ internal sealed class PushPipeline : IDisposable
     private readonly Pipeline _pipeline;
     private readonly List<Element> _elements = [];
     private readonly Dictionary<int, AppSrc> _inputs = [];
+    private readonly Dictionary<int, Hls.Fmp4Track> _lengthPrefixed = []; // video tracks sent as AVC samples (RTMP)
     private readonly Action<string> _onError;
     private readonly Uri _url;
     private TimeSpan? _origin;
     private int _failed;
 
-    private PushPipeline(string description, Uri url, Dictionary<int, string> inputCaps, Action<string> onError)
+    private PushPipeline(string description, Uri url, Dictionary<int, string> inputCaps, IReadOnlyDictionary<int, Hls.Fmp4Track> lengthPrefixed, Action<string> onError)
     {
+        foreach (var (track, converter) in lengthPrefixed)
+        {
+            _lengthPrefixed[track] = converter;
+        }
+
         _onError = onError;
         _url = url;
         _pipeline = Pipeline.Parse(description, message =>
@@ -82,26 +88,40 @@ internal sealed class PushPipeline : IDisposable
     /// Plans a push of <paramref name="tracks"/> to <paramref name="url"/>: the pipeline description and each input's caps,
     /// or why it cannot be pushed, and the tracks left out (with why).
     /// </summary>
-    public static (string? Description, Dictionary<int, string> Inputs, string? Refusal, List<string> LeftOut) Plan(Uri url, IReadOnlyList<TrackInfo> tracks)
+    public static PushPlan Plan(Uri url, IReadOnlyList<TrackInfo> tracks)
     {
         var rtmp = url.Scheme is "rtmp" or "rtmps";
         var inputs = new Dictionary<int, string>();
+        var lengthPrefixed = new Dictionary<int, Hls.Fmp4Track>();
         var leftOut = new List<string>();
         var video = tracks.FirstOrDefault(t => t.Kind == MediaKind.Video && t.Codec is Codec.H264 or Codec.H265);
         if (video is null)
         {
-            return (null, inputs, "the stream has no H.264 or H.265 video", leftOut);
+            return new PushPlan(null, inputs, lengthPrefixed, "the stream has no H.264 or H.265 video", leftOut);
         }
 
         if (rtmp && video.Codec == Codec.H265)
         {
-            return (null, inputs, "H.265 cannot be pushed over RTMP: classic FLV has no HEVC (push it over RTSP instead)", leftOut);
+            return new PushPlan(null, inputs, lengthPrefixed, "H.265 cannot be pushed over RTMP: classic FLV has no HEVC (push it over RTSP instead)", leftOut);
         }
 
-        var parse = video.Codec == Codec.H265 ? "h265parse" : "h264parse";
-        var format = video.Codec == Codec.H265 ? "video/x-h265" : "video/x-h264";
-        inputs[video.Index] = $"{format},stream-format=byte-stream,alignment=au";
-        var branches = new List<string> { $"appsrc name=in{video.Index} ! {parse} config-interval=-1 ! queue max-size-buffers=0 max-size-bytes=0 max-size-time=2000000000 ! {(rtmp ? "mux." : "sink.")}" };
+        var branches = new List<string>();
+        if (rtmp)
+        {
+            // FLV takes AVC samples and their decoder configuration: Relay writes them from its own parameter sets, so
+            // no parser runs (h264parse would parse every NAL unit again).
+            var converter = Hls.Fmp4Track.Create(video.Index, video);
+            lengthPrefixed[video.Index] = converter;
+            inputs[video.Index] = $"video/x-h264,stream-format=avc,alignment=au,codec_data=(buffer){Convert.ToHexStringLower(converter.DecoderConfigurationRecord())}";
+            // The caps filters tell the parser which of flvmux's request pads (audio, video) each input links to.
+            branches.Add($"appsrc name=in{video.Index} ! video/x-h264,stream-format=avc,alignment=au ! mux.");
+        }
+        else
+        {
+            var (format, parse) = video.Codec == Codec.H265 ? ("video/x-h265", "h265parse") : ("video/x-h264", "h264parse");
+            inputs[video.Index] = $"{format},stream-format=byte-stream,alignment=au";
+            branches.Add($"appsrc name=in{video.Index} ! {parse} config-interval=-1 ! sink.");
+        }
 
         var audio = tracks.FirstOrDefault(t => t.Kind == MediaKind.Audio && t.Codec is Codec.Aac or Codec.Pcmu or Codec.Pcma);
         foreach (var other in tracks.Where(t => t != video && t != audio))
@@ -117,14 +137,14 @@ internal sealed class PushPipeline : IDisposable
             {
                 case Codec.Aac when !audio.AudioConfig.IsEmpty:
                     inputs[audio.Index] = $"audio/mpeg,mpegversion=4,stream-format=raw,rate={rate},channels={channels},codec_data=(buffer){Convert.ToHexStringLower(audio.AudioConfig.Span)}";
-                    branches.Add($"appsrc name=in{audio.Index} ! aacparse ! queue max-size-buffers=0 max-size-bytes=0 max-size-time=2000000000 ! {(rtmp ? "mux." : "sink.")}");
+                    branches.Add($"appsrc name=in{audio.Index} ! {(rtmp ? "audio/mpeg,mpegversion=4,stream-format=raw ! mux." : "sink.")}");
                     break;
                 case Codec.Pcmu or Codec.Pcma:
                     var (caps, decode) = audio.Codec == Codec.Pcmu ? ("audio/x-mulaw", "mulawdec") : ("audio/x-alaw", "alawdec");
                     inputs[audio.Index] = $"{caps},rate={rate},channels={channels}";
                     branches.Add(rtmp
-                        ? $"appsrc name=in{audio.Index} ! {decode} ! audioconvert ! audioresample ! audio/x-raw,rate=44100 ! avenc_aac ! aacparse ! queue max-size-buffers=0 max-size-bytes=0 max-size-time=2000000000 ! mux."
-                        : $"appsrc name=in{audio.Index} ! queue max-size-buffers=0 max-size-bytes=0 max-size-time=2000000000 ! sink.");
+                        ? $"appsrc name=in{audio.Index} ! {decode} ! audioconvert ! audioresample ! audio/x-raw,rate=44100 ! avenc_aac ! mux."
+                        : $"appsrc name=in{audio.Index} ! sink.");
                     break;
                 default:
                     leftOut.Add($"track {audio.Index} (AAC without its configuration)");
@@ -133,15 +153,15 @@ internal sealed class PushPipeline : IDisposable
         }
 
         var sink = rtmp
-            ? "flvmux name=mux streamable=true latency=100000000 ! rtmp2sink name=sink sync=false async=false"
+            ? "flvmux name=mux streamable=true latency=100000000 ! rtmp2sink name=sink sync=false async=false chunk-size=4096"
             : "rtspclientsink name=sink protocols=tcp latency=0";
-        return ($"{sink} {string.Join(' ', branches)}", inputs, null, leftOut);
+        return new PushPlan($"{sink} {string.Join(' ', branches)}", inputs, lengthPrefixed, null, leftOut);
     }
 
     /// <summary>Starts a planned pipeline.</summary>
     /// <exception cref="GstException">An element is missing or the pipeline cannot start.</exception>
-    public static PushPipeline Start(string description, Uri url, Dictionary<int, string> inputs, Action<string> onError) =>
-        new(description, url, inputs, onError);
+    public static PushPipeline Start(PushPlan plan, Uri url, Action<string> onError) =>
+        new(plan.Description!, url, plan.Inputs, plan.LengthPrefixed, onError);
 
     /// <summary>Pushes one unit of a pushed track (others are ignored).</summary>
     /// <returns>False when the pipeline no longer accepts input.</returns>
@@ -158,8 +178,22 @@ internal sealed class PushPipeline : IDisposable
         }
 
         var origin = _origin ??= unit.Dts;
-        var result = input.Push(unit.Data.Span, unit.Pts - origin, unit.Dts - origin, unit.IsKeyframe);
-        return result is Interop.GstFlowReturn.Ok;
+        if (!_lengthPrefixed.TryGetValue(unit.TrackIndex, out var converter))
+        {
+            return input.Push(unit.Data.Span, unit.Pts - origin, unit.Dts - origin, unit.IsKeyframe) is Interop.GstFlowReturn.Ok;
+        }
+
+        var size = converter.SampleSize(unit);
+        var sample = System.Buffers.ArrayPool<byte>.Shared.Rent(size);
+        try
+        {
+            converter.WriteSample(unit, sample);
+            return input.Push(sample.AsSpan(0, size), unit.Pts - origin, unit.Dts - origin, unit.IsKeyframe) is Interop.GstFlowReturn.Ok;
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(sample);
+        }
     }
 
     /// <summary>Stops the pipeline (joins its threads; never call from a streaming thread).</summary>
@@ -177,3 +211,11 @@ internal sealed class PushPipeline : IDisposable
     /// <inheritdoc />
     public override string ToString() => SourceUri.Redact(_url);
 }
+
+/// <summary>How a stream is pushed to one target: the pipeline, each input's caps, or why it cannot be.</summary>
+/// <param name="Description">The pipeline description (null when refused).</param>
+/// <param name="Inputs">The caps of each track's appsrc, by track index.</param>
+/// <param name="LengthPrefixed">The video tracks Relay converts to length-prefixed samples itself, by track index.</param>
+/// <param name="Refusal">Why the stream cannot be pushed there, or null.</param>
+/// <param name="LeftOut">The tracks that are not pushed, described.</param>
+internal sealed record PushPlan(string? Description, Dictionary<int, string> Inputs, IReadOnlyDictionary<int, Hls.Fmp4Track> LengthPrefixed, string? Refusal, List<string> LeftOut);

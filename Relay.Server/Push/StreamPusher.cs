@@ -186,26 +186,33 @@ internal sealed partial class StreamPusher : IAsyncDisposable
         {
             SetState("waiting");
             var synced = true;
+            IReadOnlyList<TrackInfo>? planned = null;
             while (await reader.ReadAsync(cancel.Token) is { } unit)
             {
                 using (new Releaser(unit))
                 {
+                    if (pipeline is null && reader.Tracks.Any(t => t.Kind == MediaKind.Video && !t.HasDecoderConfiguration))
+                    {
+                        continue; // the camera's parameter sets are not known yet: the codec data cannot be written
+                    }
+
                     if (pipeline is null)
                     {
-                        var (description, inputs, refusal, leftOut) = PushPipeline.Plan(_url, reader.Tracks);
-                        if (refusal is not null)
+                        var plan = PushPipeline.Plan(_url, reader.Tracks);
+                        if (plan.Refusal is { } refusal)
                         {
                             return (refusal, false, true);
                         }
 
-                        foreach (var track in leftOut)
+                        planned = reader.Tracks;
+                        foreach (var track in plan.LeftOut)
                         {
                             Log.TrackLeftOut(_logger, _hub.Name, Target.Name, track);
                         }
 
                         SetState("connecting");
                         Log.Connecting(_logger, _hub.Name, Target.Name, RedactedUrl);
-                        pipeline = PushPipeline.Start(description!, _url, inputs, error =>
+                        pipeline = PushPipeline.Start(plan, _url, error =>
                         {
                             // On GStreamer's bus thread: wake the reading loop, which may be waiting for the camera.
                             failure = error;
@@ -221,6 +228,12 @@ internal sealed partial class StreamPusher : IAsyncDisposable
                                 }
                             });
                         });
+                    }
+
+                    if (ParametersChanged(planned!, reader.Tracks))
+                    {
+                        // New SPS/PPS (a camera setting changed): the codec data the pipeline was built with is stale.
+                        return ("the camera's video parameters changed; connecting again with the new ones", false, false);
                     }
 
                     if (!unit.IsKeyframe && !synced)
@@ -295,6 +308,25 @@ internal sealed partial class StreamPusher : IAsyncDisposable
 
         SetState("pushing");
         Log.Pushing(_logger, _hub.Name, Target.Name);
+    }
+
+    private static bool ParametersChanged(IReadOnlyList<TrackInfo> planned, IReadOnlyList<TrackInfo> now)
+    {
+        if (ReferenceEquals(planned, now) || planned.Count != now.Count)
+        {
+            return !ReferenceEquals(planned, now) && planned.Count != now.Count;
+        }
+
+        for (var i = 0; i < planned.Count; i++)
+        {
+            if (!planned[i].Sps.Span.SequenceEqual(now[i].Sps.Span) || !planned[i].Pps.Span.SequenceEqual(now[i].Pps.Span)
+                || !planned[i].AudioConfig.Span.SequenceEqual(now[i].AudioConfig.Span))
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     private static bool IsAuthFailure(string message) =>
