@@ -253,7 +253,8 @@ internal sealed partial class StreamPusher : IAsyncDisposable
                     synced = true;
                     if (!pipeline.Push(unit))
                     {
-                        break;
+                        var stopped = failure ?? "the push pipeline stopped taking media";
+                        return (stopped, IsAuthFailure(stopped), false);
                     }
 
                     if (pipeline.Tracks.Contains(unit.TrackIndex))
@@ -264,13 +265,7 @@ internal sealed partial class StreamPusher : IAsyncDisposable
                 }
             }
 
-            if (pipeline is null || (failure is null && !pipeline.IsFailed))
-            {
-                return null; // the stream went away
-            }
-
-            var message = failure ?? "the push pipeline stopped";
-            return (message, IsAuthFailure(message), false);
+            return null; // the stream went away (deleted, or the relay stops)
         }
         catch (Exception e) when (e is ReaderTooSlowException or StreamEndedException)
         {
