@@ -178,6 +178,13 @@ internal sealed class PushPipeline : IDisposable
         }
 
         var origin = _origin ??= unit.Dts;
+        if (unit.Dts < origin)
+        {
+            // Audio captured just before the first keyframe arrives after it: its time would be negative, and clamping it
+            // to zero would give several units the same timestamp (a non-monotonic stream for the receiver). Skip it.
+            return true;
+        }
+
         if (!_lengthPrefixed.TryGetValue(unit.TrackIndex, out var converter))
         {
             return input.Push(unit.Data.Span, unit.Pts - origin, unit.Dts - origin, unit.IsKeyframe) is Interop.GstFlowReturn.Ok;

@@ -28,6 +28,7 @@ public sealed class PushTests(ITestOutputHelper output) : InteropTestBase(output
         var probed = await ProbeRtmpAsync(rtmp);
         var copied = await ExternalProcess.RunAsync(
             "ffmpeg", ["-hide_banner", "-nostats", "-loglevel", "level+warning", "-i", rtmp.Url(StreamKey).ToString(), "-t", "10", "-map", "0", "-c", "copy", "-f", "null", "-"], TimeSpan.FromSeconds(60));
+        Output.WriteLine("ffmpeg: " + copied.Stderr);
         var status = await PushStatusAsync(relay);
         var metrics = relay.App.Services.GetRequiredService<RelayMetrics>();
         using var http = new HttpClient { BaseAddress = relay.HttpBase };
