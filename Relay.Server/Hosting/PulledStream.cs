@@ -25,7 +25,7 @@ internal sealed partial class PulledStream : IAsyncDisposable
     private bool _disposed;
 
     private readonly Dictionary<RelayError, long> _reasonsBefore = []; // guarded by _gate: reconnects of earlier supervisors
-    private readonly Dictionary<string, Push.StreamPusher> _pushers = new(StringComparer.Ordinal); // changed under _transition
+    private readonly Dictionary<string, Push.StreamPusher> _pushers = new(StringComparer.Ordinal); // guarded by itself; changed only by start, update and dispose, which the registry serializes
     private readonly Metrics.RelayMetrics? _metrics;
 
     public PulledStream(StreamConfig config, ISourceFactory sources, TimeProvider time, ILogger logger, Metrics.RelayMetrics? metrics = null)

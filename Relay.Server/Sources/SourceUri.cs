@@ -43,9 +43,9 @@ internal static partial class SourceUri
 
         sb.Append(uri.IsDefaultPort ? uri.Host : $"{uri.Host}:{uri.Port}");
         var segments = uri.AbsolutePath.Split('/').Select(RedactPairs).ToArray();
-        if (uri.Scheme is "rtmp" or "rtmps" && segments.Length > 2 && segments[^1].Length > 0)
+        if (EndsInStreamKey(uri, segments))
         {
-            segments[^1] = "***"; // rtmp://host/app/STREAM-KEY: the stream key is the secret of a live platform
+            segments[^1] = "***";
         }
 
         sb.Append(string.Join('/', segments));
@@ -108,6 +108,9 @@ internal static partial class SourceUri
         return text;
     }
 
+    /// <summary>Tells whether the last path segment is a stream key: rtmp://host/app/STREAM-KEY, the secret of a live platform.</summary>
+    private static bool EndsInStreamKey(Uri uri, string[] segments) => uri.Scheme is "rtmp" or "rtmps" && segments.Length > 2 && segments[^1].Length > 0;
+
     /// <summary>Gets the secrets in <paramref name="uri"/>: user info, user, password, and secret-looking values, escaped and not.</summary>
     private static List<string> Secrets(Uri uri)
     {
@@ -119,7 +122,7 @@ internal static partial class SourceUri
         }
 
         var segments = uri.AbsolutePath.Split('/');
-        if (uri.Scheme is "rtmp" or "rtmps" && segments.Length > 2 && segments[^1].Length > 0)
+        if (EndsInStreamKey(uri, segments))
         {
             secrets.Add(segments[^1]); // the stream key
         }
