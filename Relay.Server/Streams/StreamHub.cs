@@ -178,9 +178,10 @@ internal sealed partial class StreamHub : IMediaSink, IDisposable
     }
 
     /// <summary>Opens a queued reader that starts at a keyframe (the cached GOP, or the next live one).</summary>
-    public AccessUnitReader OpenReader(StartAt startAt, FrameQueueOptions? options = null)
+    /// <param name="wakeOnSyncTrack">Whether audio is queued with the next video unit (see <see cref="AccessUnitReader.WakeOnSyncTrack"/>).</param>
+    public AccessUnitReader OpenReader(StartAt startAt, FrameQueueOptions? options = null, bool wakeOnSyncTrack = false)
     {
-        var reader = new AccessUnitReader(this, options ?? _readerOptions, _time);
+        var reader = new AccessUnitReader(this, options ?? _readerOptions, _time, wakeOnSyncTrack);
         Subscribe(reader, startAt);
         return reader;
     }

@@ -128,6 +128,32 @@ public sealed class StreamTests
     }
 
     [Fact]
+    public void A_reader_woken_per_video_frame_gets_audio_with_the_next_video_unit_in_order_and_releases_what_it_held()
+    {
+        using var stream = CreateStream(_time);
+        stream.OnEpochStarted([Video, Audio]);
+        using var reader = stream.OpenReader(StartAt.Live, wakeOnSyncTrack: true);
+        stream.OnAccessUnit(VideoUnit(0, true));
+        Assert.True(reader.TryRead(out var first));
+        first.Release();
+
+        stream.OnAccessUnit(AudioUnit(1));
+        stream.OnAccessUnit(AudioUnit(2));
+        Assert.False(reader.TryRead(out _)); // held until the next video unit: no wake for audio alone
+
+        stream.OnAccessUnit(VideoUnit(3, false));
+        Assert.Equal([(1, 20), (1, 40), (0, 120)], DrainTracks(reader));
+
+        var held = AudioUnit(4);
+        held.AddRef(); // the test's own look at it
+        stream.OnAccessUnit(held);
+        var count = held.ReferenceCount;
+        reader.Dispose();
+        Assert.Equal(count - 1, held.ReferenceCount); // the reader let go of what it held
+        held.Release();
+    }
+
+    [Fact]
     public async Task A_codec_change_ends_existing_readers()
     {
         using var stream = CreateStream(_time);
@@ -150,6 +176,18 @@ public sealed class StreamTests
 
         Assert.True(stream.IsReady);
         Assert.True(await stream.WaitUntilReadyAsync(TimeSpan.FromSeconds(1), CancellationToken.None));
+    }
+
+    private static List<(int Track, double DtsMs)> DrainTracks(AccessUnitReader reader)
+    {
+        var units = new List<(int, double)>();
+        while (reader.TryRead(out var unit))
+        {
+            units.Add((unit.TrackIndex, unit.Dts.TotalMilliseconds));
+            unit.Release();
+        }
+
+        return units;
     }
 
     private static List<(byte[] Data, bool IsKeyframe, TimeSpan Dts)> Drain(AccessUnitReader reader)
