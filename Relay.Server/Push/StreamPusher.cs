@@ -172,14 +172,14 @@ internal sealed partial class StreamPusher : IAsyncDisposable
         AccessUnitReader reader;
         try
         {
-            reader = _hub.OpenReader(StartAt.Keyframe);
+            reader = _hub.OpenReader(StartAt.Keyframe, wakeOnSyncTrack: true); // a push forwards: one wake per video frame
         }
         catch (ObjectDisposedException)
         {
             return null;
         }
 
-        PushPipeline? pipeline = null;
+        IPushOutput? pipeline = null;
         string? failure = null;
         using var cancel = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
         try
@@ -212,9 +212,10 @@ internal sealed partial class StreamPusher : IAsyncDisposable
 
                         SetState("connecting");
                         Log.Connecting(_logger, _hub.Name, Target.Name, RedactedUrl);
-                        pipeline = PushPipeline.Start(plan, _url, error =>
+                        void OnError(string error)
                         {
-                            // On GStreamer's bus thread: wake the reading loop, which may be waiting for the camera.
+                            // On GStreamer's bus thread or the RTMP reading task: wake the reading loop, which may be
+                            // waiting for the camera.
                             failure = error;
                             _ = Task.Run(() =>
                             {
@@ -227,7 +228,11 @@ internal sealed partial class StreamPusher : IAsyncDisposable
                                     // The push already ended.
                                 }
                             });
-                        });
+                        }
+
+                        pipeline = plan.Flv is { } flv
+                            ? await RtmpPush.StartAsync(flv, _url, _hub.Config.ConnectTimeout, OnError, cancel.Token)
+                            : PushPipeline.Start(plan, _url, OnError);
                     }
 
                     if (ParametersChanged(planned!, reader.Tracks))
@@ -251,7 +256,7 @@ internal sealed partial class StreamPusher : IAsyncDisposable
                     }
 
                     synced = true;
-                    if (!pipeline.Push(unit))
+                    if (!await pipeline.PushAsync(unit, cancel.Token))
                     {
                         var stopped = failure ?? "the push pipeline stopped taking media";
                         return (stopped, IsAuthFailure(stopped), false);
@@ -271,9 +276,17 @@ internal sealed partial class StreamPusher : IAsyncDisposable
         {
             return ("the stream's codec changed or the push fell behind; starting again", false, false);
         }
+        catch (RtmpException e)
+        {
+            return (e.Message, e.Refused, false);
+        }
         catch (GstException e)
         {
             return (SourceUri.Scrub(e.Message, _url), false, false);
+        }
+        catch (FormatException e)
+        {
+            return ($"the camera's parameter sets cannot be read ({e.Message})", false, false);
         }
         catch (OperationCanceledException) when (_stop.IsCancellationRequested)
         {
@@ -286,8 +299,12 @@ internal sealed partial class StreamPusher : IAsyncDisposable
         }
         finally
         {
+            Interlocked.Add(ref _skipped, reader.Skipped); // frames its queue dropped while the destination was slow
             reader.Dispose();
-            pipeline?.Dispose();
+            if (pipeline is not null)
+            {
+                await pipeline.DisposeAsync();
+            }
         }
     }
 

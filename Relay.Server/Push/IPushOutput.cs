@@ -1,0 +1,17 @@
+using Relay.Media;
+
+namespace Relay.Server.Push;
+
+/// <summary>Where a push's access units go: Relay's own RTMP publisher (<see cref="RtmpPush"/>) or a GStreamer pipeline (<see cref="PushPipeline"/>).</summary>
+internal interface IPushOutput : IAsyncDisposable
+{
+    /// <summary>Gets the tracks that are pushed.</summary>
+    IReadOnlySet<int> Tracks { get; }
+
+    /// <summary>Gets the bytes taken but not sent yet.</summary>
+    long QueuedBytes { get; }
+
+    /// <summary>Pushes one unit (units of tracks that are not pushed are ignored); called from one thread at a time.</summary>
+    /// <returns>False when the output no longer takes media (its error has been reported).</returns>
+    ValueTask<bool> PushAsync(AccessUnit unit, CancellationToken cancellationToken);
+}
