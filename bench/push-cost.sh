@@ -5,10 +5,15 @@
 # without Relay. Prints the CPU of each over the same window: the push costs B - A inside Relay, against ffmpeg's own
 # CPU (plus C - A, what serving ffmpeg's RTSP read costs the relay).
 #   bench/push-cost.sh [SECONDS]        RELAY=path/to/Relay.Server (default artifacts/relay-aot/Relay.Server)
+#   AUDIO=pcmu bench/push-cost.sh 60    a camera with G.711 (or opus) audio: both pushes transcode it to AAC
+#                                       (ffmpeg with -c:a aac), so this measures the transcoding push
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-30}
 relay=${RELAY:-artifacts/relay-aot/Relay.Server}
+audio=${AUDIO:-aac}
+audio_codec=copy
+[[ $audio == aac ]] || audio_codec="aac -ar 44100"
 [[ -x $relay ]] || { echo "build it first: scripts/publish.sh (or set RELAY)" >&2; exit 1; }
 dir=$(mktemp -d)
 pids=()
@@ -35,14 +40,14 @@ CONF
 nginx -p "$dir" -c "$dir/nginx.conf" -e stderr 2>"$dir/nginx.log" &
 pids+=($!)
 
-start_relay camera "--Relay:Streams:cam:Source=test:size=1280x720&fps=25&bitrate=2000&gop=50&audio=aac"
+start_relay camera "--Relay:Streams:cam:Source=test:size=1280x720&fps=25&bitrate=2000&gop=50&audio=$audio"
 sleep 3
 cam="rtsp://127.0.0.1:$camera_rtsp/cam"
 start_relay a "--Relay:Streams:cam:Source=$cam"
 start_relay b "--Relay:Streams:cam:Source=$cam" "--Relay:Streams:cam:Push:live:Url=rtmp://127.0.0.1:$rtmp/live/b"
 start_relay c "--Relay:Streams:cam:Source=$cam"
 sleep 5
-ffmpeg -hide_banner -loglevel error -rtsp_transport tcp -i "rtsp://127.0.0.1:$c_rtsp/cam" -map 0 -c copy -f flv "rtmp://127.0.0.1:$rtmp/live/f" &
+ffmpeg -hide_banner -loglevel error -rtsp_transport tcp -i "rtsp://127.0.0.1:$c_rtsp/cam" -map 0 -c:v copy -c:a $audio_codec -f flv "rtmp://127.0.0.1:$rtmp/live/f" &
 ffmpeg_pid=$!; pids+=($ffmpeg_pid)
 sleep 10 # everything connected and past start-up
 
@@ -58,6 +63,6 @@ print(f'CPU over {secs} s (% of one core):')
 print(f'  relay A, pull only          {cpu[\"a\"]:6.2f}')
 print(f'  relay B, pull + RTMP push   {cpu[\"b\"]:6.2f}   -> the push costs {cpu[\"b\"] - cpu[\"a\"]:.2f}')
 print(f'  relay C, pull + ffmpeg read {cpu[\"c\"]:6.2f}   -> serving ffmpeg costs {cpu[\"c\"] - cpu[\"a\"]:.2f}')
-print(f'  ffmpeg -c copy push         {cpu[\"ffmpeg\"]:6.2f}   -> with its RTSP read: {cpu[\"ffmpeg\"] + cpu[\"c\"] - cpu[\"a\"]:.2f}')
+print(f'  ffmpeg push ()         {cpu[\"ffmpeg\"]:6.2f}   -> with its RTSP read: {cpu[\"ffmpeg\"] + cpu[\"c\"] - cpu[\"a\"]:.2f}')
 "
 for name in b; do grep -c "pushing to live\." "$dir/$name.log" >/dev/null || { echo "relay $name never pushed; its log:" >&2; tail "$dir/$name.log" >&2; exit 1; }; done

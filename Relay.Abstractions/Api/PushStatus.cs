@@ -11,8 +11,9 @@ public sealed record PushStatus
 
     /// <summary>
     /// Gets where the push is: <c>disabled</c>, <c>waiting</c> (for the camera's media), <c>connecting</c>, <c>pushing</c>,
-    /// <c>retrying</c> (after a failure, see <see cref="LastError"/>) or <c>unsupported</c> (the stream cannot be pushed
-    /// there, for example H.265 over RTMP).
+    /// <c>retrying</c> (after a failure, see <see cref="LastError"/>), <c>faulted</c> (the destination refused several
+    /// times in a row, a wrong stream key or password: tried again rarely until someone fixes it) or <c>unsupported</c>
+    /// (the stream cannot be pushed there, for example H.265 over RTMP).
     /// </summary>
     public required string State { get; init; }
 

@@ -8,6 +8,12 @@ internal interface IPushOutput : IAsyncDisposable
     /// <summary>Gets the tracks that are pushed.</summary>
     IReadOnlySet<int> Tracks { get; }
 
+    /// <summary>
+    /// Gets why the output stopped taking media, once it has (set before <see cref="PushAsync"/> returns false for
+    /// it): the scrubbed message, and whether the destination refused (a wrong stream key or credentials).
+    /// </summary>
+    (string Message, bool Refused)? Failure { get; }
+
     /// <summary>Gets the bytes taken but not sent yet.</summary>
     long QueuedBytes { get; }
 

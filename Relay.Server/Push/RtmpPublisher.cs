@@ -20,6 +20,12 @@ internal sealed class RtmpPublisher : IAsyncDisposable
     /// <summary>How long a write may wait for the server to take it before the connection counts as dead.</summary>
     internal static readonly TimeSpan WriteTimeout = TimeSpan.FromSeconds(10);
 
+    /// <summary>
+    /// A connection the server closes this soon after it said the publish started counts as a refusal: nginx-rtmp's
+    /// <c>deny publish</c> and platforms that check the stream key after <c>NetStream.Publish.Start</c> do that.
+    /// </summary>
+    internal static readonly TimeSpan RefusalWindow = TimeSpan.FromSeconds(5);
+
     private const int HandshakeSize = 1536;
     private const int OutChunkSize = 4096;
     private const int MaxIncomingMessage = 1 << 20;
@@ -54,7 +60,8 @@ internal sealed class RtmpPublisher : IAsyncDisposable
     private uint _window = 2_500_000;
     private uint _streamId;
     private long _writeStarted; // Stopwatch timestamp of the write in progress, 0 when none
-    private Action<string>? _onFailed;
+    private Action<string, bool>? _onFailed;
+    private long _publishedAt; // Stopwatch timestamp of NetStream.Publish.Start
     private Task? _reading;
     private int _failed;
 
@@ -70,9 +77,9 @@ internal sealed class RtmpPublisher : IAsyncDisposable
     /// Connects to <paramref name="url"/> (<c>rtmp://host[:port]/app/streamkey</c>, or <c>rtmps://</c>) and starts
     /// publishing: media can be sent when this returns.
     /// </summary>
-    /// <param name="onFailed">Called once, on another thread, when the connection fails after that (scrubbed message).</param>
+    /// <param name="onFailed">Called once when the connection fails after that: the scrubbed message, and whether the server refused the publish.</param>
     /// <exception cref="RtmpException">The server cannot be reached, does not speak RTMP, or refuses the publish.</exception>
-    public static async Task<RtmpPublisher> ConnectAsync(Uri url, TimeSpan timeout, Action<string> onFailed, CancellationToken cancellationToken)
+    public static async Task<RtmpPublisher> ConnectAsync(Uri url, TimeSpan timeout, Action<string, bool> onFailed, CancellationToken cancellationToken)
     {
         var rtmps = url.Scheme == "rtmps";
         var port = url.IsDefaultPort || url.Port <= 0 ? (rtmps ? 443 : 1935) : url.Port;
@@ -147,6 +154,11 @@ internal sealed class RtmpPublisher : IAsyncDisposable
             var size = Frame(ref _out, chunkStream, type, milliseconds, _streamId, body.Span);
             Volatile.Write(ref _writeStarted, Stopwatch.GetTimestamp());
             await _stream.WriteAsync(_out.AsMemory(0, size), cancellationToken);
+        }
+        catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException)
+        {
+            FailClosed(); // unless the reading side or the watchdog said why first
+            throw;
         }
         finally
         {
@@ -271,6 +283,7 @@ internal sealed class RtmpPublisher : IAsyncDisposable
             {
                 if (info.GetValueOrDefault("code") as string == "NetStream.Publish.Start")
                 {
+                    _publishedAt = Stopwatch.GetTimestamp();
                     return;
                 }
 
@@ -332,7 +345,7 @@ internal sealed class RtmpPublisher : IAsyncDisposable
                 var command = await ReadCommandAsync(_closing.Token);
                 if (command[0] as string == "onStatus" && Info(command) is { } info && info.GetValueOrDefault("level") as string == "error")
                 {
-                    Fail($"the server stopped the publish ({Describe(command)})");
+                    Fail($"the server stopped the publish ({Describe(command)})", refused: true);
                     return;
                 }
             }
@@ -343,15 +356,15 @@ internal sealed class RtmpPublisher : IAsyncDisposable
         }
         catch (Exception e) when (e is IOException or EndOfStreamException or ObjectDisposedException or SocketException)
         {
-            Fail("the server closed the connection");
+            FailClosed();
         }
         catch (Exception e) when (e is FormatException or RtmpException)
         {
-            Fail($"the server sent something that is not RTMP ({e.Message})");
+            Fail($"the server sent something that is not RTMP ({e.Message})", refused: false);
         }
         catch (Exception e)
         {
-            Fail($"the connection failed ({e.Message})");
+            Fail($"the connection failed ({e.Message})", refused: false);
         }
     }
 
@@ -360,16 +373,28 @@ internal sealed class RtmpPublisher : IAsyncDisposable
         var started = Volatile.Read(ref _writeStarted);
         if (started != 0 && Stopwatch.GetElapsedTime(started) > WriteTimeout)
         {
-            Fail($"the server took no media for {WriteTimeout.TotalSeconds:0} s");
+            Fail($"the server took no media for {WriteTimeout.TotalSeconds:0} s", refused: false);
             _socket.Dispose(); // ends the write that waits
         }
     }
 
-    private void Fail(string message)
+    private void FailClosed()
+    {
+        if (Stopwatch.GetElapsedTime(_publishedAt) < RefusalWindow)
+        {
+            Fail("the server closed the connection right after the publish started (a wrong stream key, or a publisher it does not allow)", refused: true);
+        }
+        else
+        {
+            Fail("the server closed the connection", refused: false);
+        }
+    }
+
+    private void Fail(string message, bool refused)
     {
         if (Interlocked.Exchange(ref _failed, 1) == 0)
         {
-            _onFailed?.Invoke(SourceUri.Scrub(message, _url));
+            _onFailed?.Invoke(SourceUri.Scrub(message, _url), refused);
         }
     }
 

@@ -1,4 +1,7 @@
 using Microsoft.Extensions.Logging;
+using Polly;
+using Polly.CircuitBreaker;
+using Polly.Retry;
 using Relay.Api;
 using Relay.Configuration;
 using Relay.Media;
@@ -11,16 +14,22 @@ namespace Relay.Server.Push;
 /// <summary>
 /// Pushes one stream to one target, supervised like a source: it reads the stream's access units from a reader of its
 /// own (starting on a keyframe; a destination that cannot keep up makes it skip to the next keyframe, counted, and
-/// never slows the stream or its other readers), feeds a <see cref="PushPipeline"/>, and after a failure waits with
-/// exponential backoff and jitter (<c>RetryDelay</c> up to <c>MaxRetryDelay</c>, refused credentials at
-/// <c>MaxRetryDelay</c>) before connecting again. While the camera is away the push waits with its connection open
-/// and resumes on the camera's next keyframe, on the stream's continuous timeline. It holds a lease on the stream, so
-/// an on-demand camera is pulled while it pushes.
+/// never slows the stream or its other readers), feeds an <see cref="IPushOutput"/>, and after a failure waits with
+/// exponential backoff and jitter (<c>RetryDelay</c> up to <c>MaxRetryDelay</c>; refusals at <c>MaxRetryDelay</c>, and
+/// after <see cref="BreakerThreshold"/> in a row a circuit breaker holds it off for longer) before connecting again.
+/// While the camera is away the push waits with its connection open and resumes on the camera's next keyframe, on the
+/// stream's continuous timeline. It holds a lease on the stream, so an on-demand camera is pulled while it pushes.
 /// </summary>
 internal sealed partial class StreamPusher : IAsyncDisposable
 {
     /// <summary>How long media must flow without an error before the push counts as up (a refused connection fails sooner).</summary>
     private static readonly TimeSpan Settle = TimeSpan.FromSeconds(2);
+
+    /// <summary>The refusals in a row (a wrong stream key or password) that open the circuit breaker.</summary>
+    internal const int BreakerThreshold = 3;
+
+    /// <summary>How many <c>MaxRetryDelay</c>s an open breaker lets pass before it tries again.</summary>
+    internal const int BreakerOpenFactor = 4;
 
     /// <summary>The most bytes waiting in the push pipeline before frames are skipped to the next keyframe.</summary>
     private const long MaxQueuedBytes = 4 * 1024 * 1024;
@@ -39,6 +48,8 @@ internal sealed partial class StreamPusher : IAsyncDisposable
     private long _bytes;
     private long _reconnects;
     private long _skipped;
+    private string? _lastRefusal; // the loop's only
+    private bool _wentOut; // media flowed in this attempt; the loop's only
 
     public StreamPusher(StreamHub hub, PushTarget target, TimeProvider time, ILogger logger)
     {
@@ -121,37 +132,82 @@ internal sealed partial class StreamPusher : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Builds the attempt pipeline, outermost first: an endless retry for attempts that failed before media went out
+    /// (delays from <see cref="ReconnectPolicy"/>, with jitter; refusals and unsupported streams at <c>MaxRetryDelay</c>),
+    /// and a circuit breaker that, after <see cref="BreakerThreshold"/> refusals in a row (a wrong stream key or
+    /// password), fails attempts at once for <c>MaxRetryDelay</c>: a destination that keeps saying no is probed, not
+    /// hammered, and the status says so.
+    /// </summary>
+    internal ResiliencePipeline<PushEnd?> BuildAttemptPipeline()
+    {
+        var config = _hub.Config;
+        return new ResiliencePipelineBuilder<PushEnd?> { TimeProvider = _time }
+            .AddRetry(new RetryStrategyOptions<PushEnd?>
+            {
+                // Anything unforeseen is retried too: a push never ends while its target is configured.
+                ShouldHandle = args => ValueTask.FromResult(
+                    args.Outcome.Result is { WentOut: false } || args.Outcome.Exception is { } e && e is not OperationCanceledException),
+                MaxRetryAttempts = int.MaxValue,
+                DelayGenerator = args => ValueTask.FromResult<TimeSpan?>(args.Outcome switch
+                {
+                    { Exception: BrokenCircuitException broken } => (broken.RetryAfter ?? config.MaxRetryDelay) + TimeSpan.FromMilliseconds(100),
+                    { Result: { Slow: true } or { Unsupported: true } } => config.MaxRetryDelay,
+                    _ => ReconnectPolicy.Delay(config, RelayError.SourceUnreachable, args.AttemptNumber + 1, sinceOnline: null, Random.Shared.NextDouble()),
+                }),
+                OnRetry = args =>
+                {
+                    if (args.Outcome.Exception is not BrokenCircuitException)
+                    {
+                        Interlocked.Increment(ref _reconnects); // counted before the state changes, so a status read sees both
+                    }
+
+                    OnAttemptFailed(args.Outcome.Result, args.Outcome.Exception);
+                    return ValueTask.CompletedTask;
+                },
+            })
+            .AddCircuitBreaker(new CircuitBreakerStrategyOptions<PushEnd?>
+            {
+                ShouldHandle = args => ValueTask.FromResult(args.Outcome.Result is { Slow: true }),
+                FailureRatio = 1.0,
+                MinimumThroughput = BreakerThreshold,
+                SamplingDuration = TimeSpan.FromSeconds(Math.Max(30, config.MaxRetryDelay.TotalSeconds * (BreakerThreshold + 1))),
+                BreakDuration = config.MaxRetryDelay * BreakerOpenFactor,
+                OnOpened = args =>
+                {
+                    Log.CircuitOpened(_logger, _hub.Name, Target.Name, BreakerThreshold, args.BreakDuration.TotalSeconds);
+                    return ValueTask.CompletedTask;
+                },
+            })
+            .Build();
+    }
+
     private async Task RunAsync()
     {
         using var lease = _hub.Lease();
-        var failures = 0;
+        var attempts = BuildAttemptPipeline();
         while (!_stop.IsCancellationRequested)
         {
-            var before = Bytes;
-            var outcome = await PushOnceAsync();
-            if (_stop.IsCancellationRequested || outcome is null)
+            PushEnd? end;
+            try
+            {
+                end = await attempts.ExecuteAsync(async _ => await AttemptAsync(), _stop.Token);
+            }
+            catch (OperationCanceledException) when (_stop.IsCancellationRequested)
             {
                 return;
             }
 
-            var (message, slow, unsupported) = outcome.Value;
-            Fail(message);
-            if (unsupported)
+            if (_stop.IsCancellationRequested || end is null)
             {
-                Log.Unsupported(_logger, _hub.Name, Target.Name, message);
-                SetState("unsupported");
-            }
-            else
-            {
-                Log.Failed(_logger, _hub.Name, Target.Name, message);
-                SetState("retrying");
+                return;
             }
 
-            failures = Bytes > before ? 1 : failures + 1; // a push that went out starts the backoff again
-            var config = _hub.Config;
-            var delay = slow || unsupported
-                ? config.MaxRetryDelay
-                : ReconnectPolicy.Delay(config, RelayError.SourceUnreachable, failures, sinceOnline: null, Random.Shared.NextDouble());
+            // Media went out before this failure: like a camera that just dropped, the destination is most likely
+            // back soon, so the backoff starts again at RetryDelay.
+            Interlocked.Increment(ref _reconnects);
+            OnAttemptFailed(end, null);
+            var delay = ReconnectPolicy.Delay(_hub.Config, RelayError.SourceUnreachable, 1, sinceOnline: null, Random.Shared.NextDouble());
             try
             {
                 await Task.Delay(delay, _time, _stop.Token);
@@ -160,9 +216,47 @@ internal sealed partial class StreamPusher : IAsyncDisposable
             {
                 return;
             }
-
-            Interlocked.Increment(ref _reconnects);
         }
+    }
+
+    private void OnAttemptFailed(PushEnd? end, Exception? exception)
+    {
+        if (exception is BrokenCircuitException broken)
+        {
+            var wait = broken.RetryAfter ?? _hub.Config.MaxRetryDelay;
+            var message = $"{_lastRefusal} (refused {BreakerThreshold} times in a row; next try in {wait.TotalSeconds:0} s)";
+            Fail(message);
+            SetState("faulted");
+            return;
+        }
+
+        var (reason, unsupported) = end is null
+            ? (exception is null ? "the push ended" : SourceUri.Scrub(exception.Message, _url), false)
+            : (end.Message, end.Unsupported);
+        if (end is { Slow: true })
+        {
+            _lastRefusal = reason;
+        }
+
+        Fail(reason);
+        if (unsupported)
+        {
+            Log.Unsupported(_logger, _hub.Name, Target.Name, reason);
+            SetState("unsupported");
+        }
+        else
+        {
+            Log.Failed(_logger, _hub.Name, Target.Name, reason);
+            SetState("retrying");
+        }
+    }
+
+    /// <summary>One attempt: connects when the stream has a keyframe and pushes until the destination or the stream fails.</summary>
+    /// <returns>Null when stopped; else why it ended.</returns>
+    private async Task<PushEnd?> AttemptAsync()
+    {
+        _wentOut = false;
+        return await PushOnceAsync() is { } end ? new PushEnd(end.Message, end.Slow, end.Unsupported, _wentOut) : null;
     }
 
     /// <summary>Pushes until the pipeline fails or the pusher stops.</summary>
@@ -181,6 +275,7 @@ internal sealed partial class StreamPusher : IAsyncDisposable
 
         IPushOutput? pipeline = null;
         string? failure = null;
+        var refused = false; // the destination said no (a wrong stream key or credentials)
         using var cancel = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
         try
         {
@@ -212,10 +307,11 @@ internal sealed partial class StreamPusher : IAsyncDisposable
 
                         SetState("connecting");
                         Log.Connecting(_logger, _hub.Name, Target.Name, RedactedUrl);
-                        void OnError(string error)
+                        void OnError(string error, bool refusal)
                         {
                             // On GStreamer's bus thread or the RTMP reading task: wake the reading loop, which may be
                             // waiting for the camera.
+                            refused = refusal;
                             failure = error;
                             _ = Task.Run(() =>
                             {
@@ -231,7 +327,7 @@ internal sealed partial class StreamPusher : IAsyncDisposable
                         }
 
                         pipeline = plan.Flv is { } flv
-                            ? await RtmpPush.StartAsync(flv, _url, _hub.Config.ConnectTimeout, OnError, cancel.Token)
+                            ? await RtmpPush.StartAsync(flv, plan.Transcode, _url, _hub.Config.ConnectTimeout, OnError, cancel.Token)
                             : PushPipeline.Start(plan, _url, OnError);
                     }
 
@@ -258,8 +354,8 @@ internal sealed partial class StreamPusher : IAsyncDisposable
                     synced = true;
                     if (!await pipeline.PushAsync(unit, cancel.Token))
                     {
-                        var stopped = failure ?? "the push pipeline stopped taking media";
-                        return (stopped, IsAuthFailure(stopped), false);
+                        var (stopped, refusal) = pipeline.Failure ?? (failure ?? "the push pipeline stopped taking media", refused);
+                        return (stopped, refusal, false);
                     }
 
                     if (pipeline.Tracks.Contains(unit.TrackIndex))
@@ -294,8 +390,9 @@ internal sealed partial class StreamPusher : IAsyncDisposable
         }
         catch (OperationCanceledException)
         {
-            var message = failure ?? "the push pipeline stopped";
-            return (message, IsAuthFailure(message), false);
+            // OnError set failure and refused before it cancelled.
+            var (message, refusal) = pipeline?.Failure ?? (failure ?? "the push pipeline stopped", refused);
+            return (message, refusal, false);
         }
         finally
         {
@@ -318,6 +415,7 @@ internal sealed partial class StreamPusher : IAsyncDisposable
             }
         }
 
+        _wentOut = true;
         SetState("pushing");
         Log.Pushing(_logger, _hub.Name, Target.Name);
     }
@@ -341,10 +439,12 @@ internal sealed partial class StreamPusher : IAsyncDisposable
         return false;
     }
 
-    private static bool IsAuthFailure(string message) =>
-        message.Contains("401", StringComparison.Ordinal) || message.Contains("403", StringComparison.Ordinal)
-        || message.Contains("unauthorized", StringComparison.OrdinalIgnoreCase) || message.Contains("authenticat", StringComparison.OrdinalIgnoreCase)
-        || message.Contains("forbidden", StringComparison.OrdinalIgnoreCase) || message.Contains("rejected", StringComparison.OrdinalIgnoreCase);
+    /// <summary>Why an attempt ended.</summary>
+    /// <param name="Message">What happened, scrubbed of secrets.</param>
+    /// <param name="Slow">The destination refused (a wrong stream key or credentials): retried at <c>MaxRetryDelay</c>, and counted by the breaker.</param>
+    /// <param name="Unsupported">The stream cannot go to this destination (a codec it does not take).</param>
+    /// <param name="WentOut">Media flowed in this attempt before it failed: the backoff starts again.</param>
+    internal sealed record PushEnd(string Message, bool Slow, bool Unsupported, bool WentOut);
 
     private readonly struct Releaser(AccessUnit unit) : IDisposable
     {
@@ -367,5 +467,8 @@ internal sealed partial class StreamPusher : IAsyncDisposable
 
         [LoggerMessage(EventIds.Push + 4, LogLevel.Information, "Stream {Stream}: {Track} is not pushed to {Target} (not a codec the destination takes).")]
         public static partial void TrackLeftOut(ILogger logger, string stream, string target, string track);
+
+        [LoggerMessage(EventIds.Push + 5, LogLevel.Warning, "Stream {Stream}: {Target} refused the push {Failures} times in a row; trying again in {Seconds:0} s.")]
+        public static partial void CircuitOpened(ILogger logger, string stream, string target, int failures, double seconds);
     }
 }

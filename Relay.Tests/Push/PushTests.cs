@@ -2,6 +2,7 @@ using System.Net.Http.Json;
 using Microsoft.Extensions.DependencyInjection;
 using Relay.Api;
 using Relay.Server.Metrics;
+using Relay.Server.Push;
 using Relay.Tests.Fixtures;
 using Xunit.Abstractions;
 
@@ -47,21 +48,28 @@ public sealed class PushTests(ITestOutputHelper output) : InteropTestBase(output
     }
 
     [Fact]
-    public async Task G711_audio_is_pushed_as_aac_and_h265_is_refused_for_rtmp_with_a_clear_error()
+    public async Task G711_and_opus_audio_are_pushed_as_aac_and_h265_is_refused_for_rtmp_with_a_clear_error()
     {
         await using var camera = await FakeCamera.StartAsync(new FakeCameraOptions { Audio = "pcmu" });
+        await using var opus = await FakeCamera.StartAsync(new FakeCameraOptions { Audio = "opus" });
         await using var hevc = await FakeCamera.StartAsync(new FakeCameraOptions { VideoCodec = "h265" });
         await using var rtmp = await NginxRtmp.StartAsync();
         var settings = Settings(camera, rtmp);
+        settings["Relay:Streams:opus:Source"] = opus.Url.ToString();
+        settings["Relay:Streams:opus:Push:live:Url"] = rtmp.Url("opus").ToString();
         settings["Relay:Streams:hevc:Source"] = hevc.Url.ToString();
         settings["Relay:Streams:hevc:Push:live:Url"] = rtmp.Url("hevc").ToString();
         await using var relay = await RelayHost.StartAsync(settings, Logs);
 
         await WaitForStateAsync(relay, "pushing");
         var probed = await ProbeRtmpAsync(rtmp);
+        await WaitForStateAsync(relay, "pushing", stream: "opus");
+        var probedOpus = await ProbeRtmpAsync(rtmp, "opus");
         var refused = await WaitForStateAsync(relay, "unsupported", stream: "hevc");
 
         Assert.Equal("aac", Assert.Single(probed, s => s["codec_type"] == "audio")["codec_name"]);
+        Assert.Equal("aac", Assert.Single(probedOpus, s => s["codec_type"] == "audio")["codec_name"]);
+        Assert.Equal("h264", Assert.Single(probedOpus, s => s["codec_type"] == "video")["codec_name"]);
         Assert.Contains("H.265 cannot be pushed over RTMP", refused.LastError, StringComparison.Ordinal);
     }
 
@@ -104,17 +112,24 @@ public sealed class PushTests(ITestOutputHelper output) : InteropTestBase(output
     }
 
     [Fact]
-    public async Task A_refused_push_is_retried_slowly_and_the_status_says_why_without_the_key()
+    public async Task A_refused_push_is_retried_slowly_then_held_off_by_the_breaker_and_the_status_says_why_without_the_key()
     {
         await using var camera = await FakeCamera.StartAsync();
         await using var rtmp = await NginxRtmp.StartAsync(refusePublish: true);
-        await using var relay = await StartRelayAsync(camera, rtmp);
+        var settings = Settings(camera, rtmp);
+        settings["Relay:Streams:cam:MaxRetryDelay"] = "1s"; // refusals are retried at this pace; the breaker opens after 3
+        await using var relay = await RelayHost.StartAsync(settings, Logs);
 
         var refused = await WaitForStateAsync(relay, "retrying");
+        var faulted = await WaitForStateAsync(relay, "faulted");
         using var http = new HttpClient { BaseAddress = relay.HttpBase };
         var api = await http.GetStringAsync("/api/v1/streams/cam");
 
-        Assert.False(string.IsNullOrEmpty(refused.LastError));
+        Assert.Contains("a wrong stream key", refused.LastError);
+        Assert.StartsWith(refused.LastError, faulted.LastError);
+        Assert.Contains($"refused {StreamPusher.BreakerThreshold} times in a row; next try in", faulted.LastError);
+        Assert.Equal(StreamPusher.BreakerThreshold, faulted.Reconnects); // three refusals, then the open breaker's fast failure: no fourth connection
+        Assert.Contains(Logs.Lines, l => l.Contains("refused the push 3 times in a row", StringComparison.Ordinal));
         AssertKeyNowhere(api + string.Join('\n', Logs.Lines));
     }
 
@@ -173,7 +188,7 @@ public sealed class PushTests(ITestOutputHelper output) : InteropTestBase(output
         return status;
     }
 
-    private static async Task<List<Dictionary<string, string>>> ProbeRtmpAsync(NginxRtmp rtmp)
+    private static async Task<List<Dictionary<string, string>>> ProbeRtmpAsync(NginxRtmp rtmp, string key = StreamKey)
     {
         List<Dictionary<string, string>> probed = [];
         await Eventually.WaitAsync(
@@ -181,7 +196,7 @@ public sealed class PushTests(ITestOutputHelper output) : InteropTestBase(output
             {
                 try
                 {
-                    probed = await Clients.ProbeAsync(rtmp.Url(StreamKey), transport: null, TimeSpan.FromSeconds(20));
+                    probed = await Clients.ProbeAsync(rtmp.Url(key), transport: null, TimeSpan.FromSeconds(20));
                     return probed.Any(s => s["codec_type"] == "video");
                 }
                 catch (InvalidOperationException)

@@ -123,7 +123,7 @@ public sealed class RtmpPublisherTests
         var url = new Uri($"rtmp://127.0.0.1:{((IPEndPoint)listener.LocalEndpoint).Port}/live/secret-key");
 
         var e = await Assert.ThrowsAsync<RtmpException>(() =>
-            RtmpPublisher.ConnectAsync(url, TimeSpan.FromSeconds(30), _ => { }, CancellationToken.None));
+            RtmpPublisher.ConnectAsync(url, TimeSpan.FromSeconds(30), (_, _) => { }, CancellationToken.None));
 
         Assert.Contains("not an RTMP server", e.Message);
         Assert.False(e.Refused);
@@ -144,7 +144,7 @@ public sealed class RtmpPublisherTests
         var url = new Uri($"rtmp://127.0.0.1:{((IPEndPoint)listener.LocalEndpoint).Port}/live/key");
 
         var e = await Assert.ThrowsAsync<RtmpException>(() =>
-            RtmpPublisher.ConnectAsync(url, TimeSpan.FromSeconds(30), _ => { }, CancellationToken.None));
+            RtmpPublisher.ConnectAsync(url, TimeSpan.FromSeconds(30), (_, _) => { }, CancellationToken.None));
 
         Assert.Equal("the server closed the connection in the RTMP handshake", e.Message);
         await server.WaitAsync(TimeSpan.FromSeconds(30));
@@ -158,7 +158,7 @@ public sealed class RtmpPublisherTests
         var url = new Uri($"rtmp://127.0.0.1:{((IPEndPoint)listener.LocalEndpoint).Port}/live/key");
 
         var e = await Assert.ThrowsAsync<RtmpException>(() =>
-            RtmpPublisher.ConnectAsync(url, TimeSpan.FromSeconds(2), _ => { }, CancellationToken.None));
+            RtmpPublisher.ConnectAsync(url, TimeSpan.FromSeconds(2), (_, _) => { }, CancellationToken.None));
 
         Assert.Matches("^no answer (in the RTMP handshake|connecting) within 2 s$", e.Message); // connecting only on a starved machine
     }
