@@ -60,9 +60,9 @@ import sys
 hz, secs = $hz, $seconds
 cpu = {k: int(v) / hz / secs * 100 for k, v in (l.split() for l in sys.stdin)}
 print(f'CPU over {secs} s (% of one core):')
-print(f'  relay A, pull only          {cpu[\"a\"]:6.2f}')
-print(f'  relay B, pull + RTMP push   {cpu[\"b\"]:6.2f}   -> the push costs {cpu[\"b\"] - cpu[\"a\"]:.2f}')
-print(f'  relay C, pull + ffmpeg read {cpu[\"c\"]:6.2f}   -> serving ffmpeg costs {cpu[\"c\"] - cpu[\"a\"]:.2f}')
-print(f'  ffmpeg push ()         {cpu[\"ffmpeg\"]:6.2f}   -> with its RTSP read: {cpu[\"ffmpeg\"] + cpu[\"c\"] - cpu[\"a\"]:.2f}')
+print(f'  relay A, pull only                  {cpu[\"a\"]:6.2f}')
+print(f'  relay B, pull + RTMP push           {cpu[\"b\"]:6.2f}   -> the push costs {cpu[\"b\"] - cpu[\"a\"]:.2f}')
+print(f'  relay C, pull + ffmpeg read         {cpu[\"c\"]:6.2f}   -> serving ffmpeg costs {cpu[\"c\"] - cpu[\"a\"]:.2f}')
+print(f'  ffmpeg push, audio {\"$audio_codec\":13} {cpu[\"ffmpeg\"]:6.2f}   -> with its RTSP read: {cpu[\"ffmpeg\"] + cpu[\"c\"] - cpu[\"a\"]:.2f}')
 "
 for name in b; do grep -c "pushing to live\." "$dir/$name.log" >/dev/null || { echo "relay $name never pushed; its log:" >&2; tail "$dir/$name.log" >&2; exit 1; }; done

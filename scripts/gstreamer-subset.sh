@@ -21,8 +21,9 @@ elements=(
   videotestsrc audiotestsrc audioconvert audioresample x264enc x265enc voaacenc opusenc mulawenc alawenc
   # snapshots and MJPEG
   avdec_h264 avdec_h265 videoconvert videoscale videorate jpegenc
-  # restreaming: RTMP(S) push (G.711 audio becomes AAC), RTSP RECORD push and the payloaders it picks
-  flvmux rtmp2sink mulawdec alawdec avenc_aac rtspclientsink rtph264pay rtph265pay rtpmp4gpay rtppcmupay rtppcmapay
+  # restreaming: the audio an RTMP(S) push transcodes to AAC (G.711, Opus; RTMP itself is Relay's own), RTSP
+  # RECORD push and the payloaders it picks
+  mulawdec alawdec opusdec avenc_aac rtspclientsink rtph264pay rtph265pay rtpmp4gpay rtppcmupay rtppcmapay
 )
 
 plugins=()
