@@ -10,7 +10,7 @@ packages=(
   gstreamer1.0-plugins-ugly gstreamer1.0-libav gstreamer1.0-rtsp glib-networking
 )
 if [[ "${1:-}" == "--test" ]]; then
-  packages+=(gstreamer1.0-tools libgstrtspserver-1.0-0 ffmpeg python3 prometheus iproute2 chromium nginx-light libnginx-mod-rtmp)
+  packages+=(gstreamer1.0-tools libgstrtspserver-1.0-0 ffmpeg python3 prometheus iproute2 chromium nginx-light libnginx-mod-rtmp libnginx-mod-stream)
 fi
 
 missing=()

@@ -5,6 +5,7 @@ using System.Net.Security;
 using System.Net.Sockets;
 using System.Security.Authentication;
 using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
 using Relay.Server.Sources;
 
 namespace Relay.Server.Push;
@@ -78,8 +79,9 @@ internal sealed class RtmpPublisher : IAsyncDisposable
     /// publishing: media can be sent when this returns.
     /// </summary>
     /// <param name="onFailed">Called once when the connection fails after that: the scrubbed message, and whether the server refused the publish.</param>
+    /// <param name="trust">For RTMPS, the certificates to trust instead of the system's roots (a private server's own CA); null for the system's.</param>
     /// <exception cref="RtmpException">The server cannot be reached, does not speak RTMP, or refuses the publish.</exception>
-    public static async Task<RtmpPublisher> ConnectAsync(Uri url, TimeSpan timeout, Action<string, bool> onFailed, CancellationToken cancellationToken)
+    public static async Task<RtmpPublisher> ConnectAsync(Uri url, TimeSpan timeout, Action<string, bool> onFailed, CancellationToken cancellationToken, X509Certificate2Collection? trust = null)
     {
         var rtmps = url.Scheme == "rtmps";
         var port = url.IsDefaultPort || url.Port <= 0 ? (rtmps ? 443 : 1935) : url.Port;
@@ -98,7 +100,14 @@ internal sealed class RtmpPublisher : IAsyncDisposable
                 phase = "in the TLS handshake";
                 var tls = new SslStream(stream, leaveInnerStreamOpen: false);
                 stream = tls;
-                await tls.AuthenticateAsClientAsync(new SslClientAuthenticationOptions { TargetHost = url.IdnHost }, limit.Token);
+                var options = new SslClientAuthenticationOptions { TargetHost = url.IdnHost };
+                if (trust is not null)
+                {
+                    options.CertificateChainPolicy = new X509ChainPolicy { TrustMode = X509ChainTrustMode.CustomRootTrust, RevocationMode = X509RevocationMode.NoCheck };
+                    options.CertificateChainPolicy.CustomTrustStore.AddRange(trust);
+                }
+
+                await tls.AuthenticateAsClientAsync(options, limit.Token);
             }
 
             publisher = new RtmpPublisher(socket, stream, url);

@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using Relay.Server.Push;
+using Relay.Tests.Fixtures;
 
 namespace Relay.Tests.Push;
 
@@ -161,5 +162,23 @@ public sealed class RtmpPublisherTests
             RtmpPublisher.ConnectAsync(url, TimeSpan.FromSeconds(2), (_, _) => { }, CancellationToken.None));
 
         Assert.Matches("^no answer (in the RTMP handshake|connecting) within 2 s$", e.Message); // connecting only on a starved machine
+    }
+
+    [Fact]
+    public async Task Rtmps_publishes_through_a_real_tls_front_and_an_untrusted_certificate_is_a_clear_error()
+    {
+        await using var server = await NginxRtmp.StartAsync(tls: true);
+        var url = server.TlsUrl("tls-key");
+
+        await using (await RtmpPublisher.ConnectAsync(url, TimeSpan.FromSeconds(30), (_, _) => { }, CancellationToken.None, [server.Certificate!]))
+        {
+            // Returned: TLS, the RTMP handshake, connect and publish all went through nginx (NetStream.Publish.Start).
+        }
+
+        var e = await Assert.ThrowsAsync<RtmpException>(() =>
+            RtmpPublisher.ConnectAsync(url, TimeSpan.FromSeconds(30), (_, _) => { }, CancellationToken.None));
+        Assert.StartsWith("the TLS handshake failed", e.Message);
+        Assert.False(e.Refused);
+        Assert.DoesNotContain("tls-key", e.Message);
     }
 }
