@@ -67,6 +67,22 @@ function cell(text, className) {
   return td;
 }
 
+// One line per push target: its name and state, the redacted destination and the last error on hover.
+function pushCell(targets) {
+  const td = document.createElement("td");
+  td.className = "push";
+  for (const target of targets) {
+    const line = document.createElement("div");
+    line.dataset.target = target.name;
+    line.textContent = `${target.name}: ${target.state}`;
+    line.title = [target.url, target.lastError].filter(Boolean).join("\n");
+    const tone = { pushing: "online", waiting: "idle", disabled: "idle", connecting: "connecting", retrying: "backoff" }[target.state] ?? "faulted";
+    line.className = `state ${tone}`;
+    td.append(line);
+  }
+  return td;
+}
+
 function renderStreams() {
   const body = document.querySelector("#streams tbody");
   body.replaceChildren();
@@ -89,7 +105,7 @@ function renderStreams() {
     remove.addEventListener("click", () => removeStream(stream.name));
     actions.append(edit, " ", remove);
     row.append(cell(stream.name, "name"), stateCell, cell(stream.source, "dim"), cell(stream.lastError?.message ?? "", "error"),
-      cell(String(stream.readers.length)), cell(stream.origin, "dim"), actions);
+      cell(String(stream.readers.length)), pushCell(stream.push ?? []), cell(stream.origin, "dim"), actions);
     body.append(row);
   }
 }

@@ -20,10 +20,16 @@ public sealed class ManagePageTests(ChromiumBrowser chromium, ITestOutputHelper 
                 ["Relay:Streams:white:Source"] = "test:pattern=white&size=320x240&fps=25&gop=25&bitrate=200",
                 ["Relay:Streams:black:Source"] = "test:pattern=black&size=320x240&fps=25&gop=25&bitrate=200",
                 ["Relay:Channels:wall"] = "white",
+                ["Relay:Streams:white:Push:live:Url"] = $"rtmp://127.0.0.1:{ClosedPort()}/live/sk-page-secret", // nothing listens: it retries
             },
             Logs);
         var manage = await chromium.NewPageAsync();
         await manage.GotoAsync(new Uri(relay.HttpBase, "/manage").ToString());
+
+        // The push target is listed with its state, its destination without the stream key.
+        await WaitAsync(manage, "document.querySelector('#streams tr[data-stream=white] [data-target=live]')?.textContent === 'live: retrying'", "the push target retrying in the table");
+        var pushTitle = await manage.GetAttributeAsync("#streams tr[data-stream=white] [data-target=live]", "title");
+        var pageText = await manage.ContentAsync();
 
         // Add a stream with a mistake, see the API's problem beside the field, fix it, see it come online.
         await manage.FillAsync("#stream-form input[name=name]", "door");
@@ -52,6 +58,9 @@ public sealed class ManagePageTests(ChromiumBrowser chromium, ITestOutputHelper 
         using var channel = JsonDocument.Parse(await http.GetStringAsync("/api/v1/channels/wall"));
         Output.WriteLine($"viewer picture brightness {before:0} before the switch, {after:0} after; {await viewer.EvaluateAsync<string>("JSON.stringify(window.relayPlayer.errors)")}");
 
+        Assert.Contains("rtmp://127.0.0.1:", pushTitle, StringComparison.Ordinal);
+        Assert.Contains("cannot connect", pushTitle, StringComparison.Ordinal);
+        Assert.DoesNotContain("sk-page-secret", pageText, StringComparison.Ordinal);
         Assert.Contains("ftp", sourceProblem, StringComparison.Ordinal);
         Assert.Contains("duration", idleProblem, StringComparison.Ordinal);
         Assert.True(relay.Streams.TryGetStream("door", out _));
@@ -59,6 +68,14 @@ public sealed class ManagePageTests(ChromiumBrowser chromium, ITestOutputHelper 
         Assert.InRange(after, 0, 60);
         Assert.True(await viewer.EvaluateAsync<bool>("window.sameDocument === true"), "the viewer was reloaded");
         Assert.Equal("black", channel.RootElement.GetProperty("stream").GetString());
+    }
+
+    /// <summary>A loopback port nothing listens on (bound by the OS, then let go).</summary>
+    private static int ClosedPort()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     private static Task WaitAsync(IPage page, string condition, string what) => ChromiumBrowser.WaitForAsync(page, condition, what, Timeout);
