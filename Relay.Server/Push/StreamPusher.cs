@@ -136,8 +136,8 @@ internal sealed partial class StreamPusher : IAsyncDisposable
     /// Builds the attempt pipeline, outermost first: an endless retry for attempts that failed before media went out
     /// (delays from <see cref="ReconnectPolicy"/>, with jitter; refusals and unsupported streams at <c>MaxRetryDelay</c>),
     /// and a circuit breaker that, after <see cref="BreakerThreshold"/> refusals in a row (a wrong stream key or
-    /// password), fails attempts at once for <c>MaxRetryDelay</c>: a destination that keeps saying no is probed, not
-    /// hammered, and the status says so.
+    /// password), fails attempts at once for <see cref="BreakerOpenFactor"/> × <c>MaxRetryDelay</c>: a destination
+    /// that keeps saying no is probed, not hammered, and the status says so (<c>faulted</c>).
     /// </summary>
     internal ResiliencePipeline<PushEnd?> BuildAttemptPipeline()
     {
