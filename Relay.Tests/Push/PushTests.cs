@@ -87,6 +87,8 @@ public sealed class PushTests(ITestOutputHelper output) : InteropTestBase(output
 
         await rtmp.StopAsync();
         var retrying = await WaitForStateAsync(relay, "retrying");
+        // A real outage: it lasts until the push has failed to connect three times and backed off to MaxRetryDelay.
+        await Eventually.WaitAsync(async () => (await PushStatusAsync(relay)).Reconnects >= 4, Timeout, "three failed reconnections during the outage");
         await rtmp.StartAgainAsync();
         await WaitForStateAsync(relay, "pushing");
         var afterServerOutage = await ProbeRtmpAsync(rtmp);
