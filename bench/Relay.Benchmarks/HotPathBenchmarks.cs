@@ -1,0 +1,132 @@
+using System.Net;
+using System.Net.Sockets;
+using BenchmarkDotNet.Attributes;
+using Relay.Media;
+using Relay.Server.Rtp;
+using Relay.Server.Rtsp;
+
+namespace Relay.Benchmarks;
+
+/// <summary>
+/// The relay's per-frame hot path, after the camera's access unit is depacketized: packetizing it into RTP once per
+/// stream, then sending that frame to N UDP readers with one sendmmsg batch (what <c>RtspMedia</c> does for every frame).
+/// The frame is a 720p-sized H.264 picture (a 60 KB keyframe or a 9 KB delta frame) at MTU 1400. Steady state must not
+/// allocate: the Allocated column is per frame.
+/// </summary>
+[MemoryDiagnoser]
+public class HotPathBenchmarks
+{
+    private const int Mtu = 1400;
+    private readonly List<Socket> _receivers = [];
+    private AccessUnit _unit = null!;
+    private RtpTrack _track = null!;
+    private RtpPacketizer _packetizer = null!;
+    private RtpFrame _frame = null!;
+    private Socket _sender = null!;
+    private UdpBatch _batch = null!;
+    private NativeSocketAddress[] _readers = [];
+
+    /// <summary>Gets or sets whether the unit is a keyframe (60 KB, 43 packets) or a delta frame (9 KB, 7 packets).</summary>
+    [Params(true, false)]
+    public bool Keyframe { get; set; }
+
+    /// <summary>Gets or sets the number of UDP readers of the stream.</summary>
+    [Params(1, 50, 200)]
+    public int Readers { get; set; }
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        var info = new TrackInfo { Index = 0, Kind = MediaKind.Video, Codec = Codec.H264, ClockRate = 90000 };
+        _track = new RtpTrack(info, 96);
+        _packetizer = RtpPacketizer.For(info, Mtu);
+        _unit = AccessUnit.Copy(0, Picture(Keyframe ? 60_000 : 9_000, Keyframe), Keyframe, TimeSpan.FromSeconds(1));
+        _frame = Packetize();
+
+        // Readers are loopback sockets that never read: the kernel drops what does not fit, as for a slow viewer;
+        // the send costs the same.
+        _sender = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+        _sender.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        _sender.SendBufferSize = 4 << 20;
+        _batch = new UdpBatch(_sender);
+        _readers = new NativeSocketAddress[Readers];
+        for (var i = 0; i < Readers; i++)
+        {
+            var receiver = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp) { ReceiveBufferSize = 4096 };
+            receiver.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+            _receivers.Add(receiver);
+            _readers[i] = new NativeSocketAddress((IPEndPoint)receiver.LocalEndPoint!);
+        }
+    }
+
+    [GlobalCleanup]
+    public void Cleanup()
+    {
+        _frame.Release();
+        _unit.Release();
+        _batch.Dispose();
+        _sender.Dispose();
+        foreach (var receiver in _receivers)
+        {
+            receiver.Dispose();
+        }
+    }
+
+    /// <summary>Access unit to RTP packets, once per stream (the readers share the frame).</summary>
+    [Benchmark]
+    public int PacketizeOnce()
+    {
+        var frame = Packetize();
+        var packets = frame.PacketCount;
+        frame.Release();
+        return packets;
+    }
+
+    /// <summary>One frame to every reader: sendmmsg batches of the frame's packets, one address per reader.</summary>
+    [Benchmark]
+    public long SendToUdpReaders()
+    {
+        long bytes = 0;
+        _batch.Begin(_frame);
+        foreach (var reader in _readers)
+        {
+            bytes += _batch.Add(reader).Bytes;
+        }
+
+        _batch.Flush();
+        return bytes;
+    }
+
+    private RtpFrame Packetize()
+    {
+        var frame = RtpFrame.Rent(0, _unit.IsKeyframe, _unit.Dts, _packetizer.EstimateFrameSize(_unit));
+        _packetizer.Packetize(_unit, _track, frame);
+        return frame;
+    }
+
+    /// <summary>An Annex B picture: for a keyframe SPS, PPS and an IDR slice, else one non-IDR slice, of about <paramref name="size"/> bytes.</summary>
+    private static byte[] Picture(int size, bool keyframe)
+    {
+        var random = new Random(7); // fixed: the same bytes every run
+        var slice = new byte[size];
+        random.NextBytes(slice);
+        for (var i = 0; i + 2 < slice.Length; i++)
+        {
+            if (slice[i] == 0 && slice[i + 1] == 0)
+            {
+                slice[i + 2] |= 4; // no start code or emulation pattern inside the slice
+            }
+        }
+
+        byte[] start = [0, 0, 0, 1];
+        var nals = new List<byte>();
+        if (keyframe)
+        {
+            nals.AddRange([.. start, 0x67, 0x42, 0xC0, 0x1F, 0x8C, 0x8D, 0x40]);
+            nals.AddRange([.. start, 0x68, 0xCE, 0x3C, 0x80]);
+        }
+
+        nals.AddRange([.. start, (byte)(keyframe ? 0x65 : 0x41), .. slice]);
+        return [.. nals];
+    }
+}
