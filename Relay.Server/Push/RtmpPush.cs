@@ -53,7 +53,6 @@ internal sealed class RtmpPush : IPushOutput
                 push._transcoder = AacTranscoder.Start(transcode, message => push.Fail(message, refused: false));
             }
 
-
             foreach (var (type, body) in flv.Headers())
             {
                 if (type == FlvWriter.ScriptType)
