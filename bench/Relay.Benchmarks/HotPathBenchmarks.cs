@@ -1,7 +1,9 @@
 using System.Net;
 using System.Net.Sockets;
+using System.Runtime.InteropServices;
 using BenchmarkDotNet.Attributes;
 using Relay.Media;
+using Relay.Server.Interop;
 using Relay.Server.Rtp;
 using Relay.Server.Rtsp;
 
@@ -11,11 +13,18 @@ namespace Relay.Benchmarks;
 /// The relay's per-frame hot path, after the camera's access unit is depacketized: packetizing it into RTP once per
 /// stream, then sending that frame to N UDP readers with one sendmmsg batch (what <c>RtspMedia</c> does for every frame).
 /// The frame is a 720p-sized H.264 picture (a 60 KB keyframe or a 9 KB delta frame) at MTU 1400. Steady state must not
-/// allocate: the Allocated column is per frame.
+/// allocate: the Allocated column is per frame. <see cref="SendToUdpReadersSegmented"/> is an experiment, not the
+/// product's path: the same frame with UDP segmentation offload (one message per run of equal-sized packets per
+/// reader, all readers in one sendmmsg).
 /// </summary>
 [MemoryDiagnoser]
-public class HotPathBenchmarks
+public unsafe class HotPathBenchmarks
 {
+    private const int SolUdp = 17;
+    private const int UdpSegment = 103;
+    private const int MaxSegments = 64;
+    private const int CmsgSpace = 24; // CMSG_SPACE(sizeof(uint16_t)) on LP64
+
     private const int Mtu = 1400;
     private readonly List<Socket> _receivers = [];
     private AccessUnit _unit = null!;
@@ -25,6 +34,11 @@ public class HotPathBenchmarks
     private Socket _sender = null!;
     private UdpBatch _batch = null!;
     private NativeSocketAddress[] _readers = [];
+    private IoVec* _packets;
+    private MMsgHdr* _messages;
+    private byte* _addresses;
+    private byte* _controls;
+    private (int First, int Count, int Size)[] _runs = [];
 
     /// <summary>Gets or sets whether the unit is a keyframe (60 KB, 43 packets) or a delta frame (9 KB, 7 packets).</summary>
     [Params(true, false)]
@@ -57,6 +71,16 @@ public class HotPathBenchmarks
             _receivers.Add(receiver);
             _readers[i] = new NativeSocketAddress((IPEndPoint)receiver.LocalEndPoint!);
         }
+
+        _packets = (IoVec*)NativeMemory.AllocZeroed(1024, (nuint)sizeof(IoVec));
+        _runs = new (int, int, int)[1024];
+        _messages = (MMsgHdr*)NativeMemory.AllocZeroed((nuint)(Readers * 64), (nuint)sizeof(MMsgHdr));
+        _controls = (byte*)NativeMemory.AllocZeroed(1024, CmsgSpace);
+        _addresses = (byte*)NativeMemory.AllocZeroed((nuint)Readers, 28);
+        for (var i = 0; i < Readers; i++)
+        {
+            _readers[i].Bytes.CopyTo(new Span<byte>(_addresses + (i * 28), 28));
+        }
     }
 
     [GlobalCleanup]
@@ -66,6 +90,10 @@ public class HotPathBenchmarks
         _unit.Release();
         _batch.Dispose();
         _sender.Dispose();
+        NativeMemory.Free(_packets);
+        NativeMemory.Free(_messages);
+        NativeMemory.Free(_controls);
+        NativeMemory.Free(_addresses);
         foreach (var receiver in _receivers)
         {
             receiver.Dispose();
@@ -95,6 +123,130 @@ public class HotPathBenchmarks
 
         _batch.Flush();
         return bytes;
+    }
+
+    /// <summary>
+    /// The frame's packets grouped into runs a kernel can segment (equal sizes, the last one may be shorter, at most
+    /// 64 and under 64 KB), one UDP_SEGMENT message per run and reader, every reader's messages in one sendmmsg.
+    /// </summary>
+    [Benchmark]
+    public long SendToUdpReadersSegmented()
+    {
+        using var pin = _frame.Memory.Pin();
+        var data = _frame.Data;
+        var basePointer = (byte*)pin.Pointer;
+        var packets = 0;
+        for (var offset = 0; offset + RtpFrame.InterleavedHeaderLength <= data.Length; packets++)
+        {
+            var length = (data[offset + 2] << 8) | data[offset + 3];
+            _packets[packets] = new IoVec { Base = basePointer + offset + RtpFrame.InterleavedHeaderLength, Length = (nuint)length };
+            offset += RtpFrame.InterleavedHeaderLength + length;
+        }
+
+        var runs = 0;
+        for (var i = 0; i < packets;)
+        {
+            var size = (int)_packets[i].Length;
+            var limit = Math.Min(MaxSegments, 65000 / size);
+            var count = 1;
+            while (i + count < packets && count < limit && (int)_packets[i + count].Length == size)
+            {
+                count++;
+            }
+
+            if (i + count < packets && count < limit && (int)_packets[i + count].Length < size)
+            {
+                count++; // a shorter last segment is allowed
+            }
+
+            var control = _controls + (runs * CmsgSpace);
+            *(nuint*)control = 18; // CMSG_LEN(2)
+            *(int*)(control + 8) = SolUdp;
+            *(int*)(control + 12) = UdpSegment;
+            *(ushort*)(control + 16) = (ushort)size;
+            _runs[runs++] = (i, count, size);
+            i += count;
+        }
+
+        long bytes = 0;
+        var message = 0;
+        for (var reader = 0; reader < Readers; reader++)
+        {
+            for (var r = 0; r < runs; r++)
+            {
+                var (first, count, _) = _runs[r];
+                _messages[message++] = new MMsgHdr
+                {
+                    Name = _addresses + (reader * 28),
+                    NameLength = 16,
+                    Iov = _packets + first,
+                    IovLength = (nuint)count,
+                    Control = count > 1 ? _controls + (r * CmsgSpace) : null,
+                    ControlLength = count > 1 ? (nuint)CmsgSpace : 0,
+                };
+            }
+        }
+
+        var fd = (int)_sender.Handle;
+        for (var sent = 0; sent < message;)
+        {
+            var result = LibC.sendmmsg(fd, _messages + sent, (uint)Math.Min(1024, message - sent), LibC.MsgDontWait);
+            if (result <= 0)
+            {
+                throw new InvalidOperationException($"sendmmsg failed: errno {Marshal.GetLastPInvokeError()}");
+            }
+
+            sent += result;
+        }
+
+        for (var m = 0; m < message; m++)
+        {
+            bytes += _messages[m].Sent;
+        }
+
+        return bytes;
+    }
+
+    /// <summary>
+    /// Checks that both sends deliver the frame's packets, byte for byte, to a reader that reads (run with
+    /// <c>-- --check</c>): the segmented experiment must send the same datagrams as the product's path.
+    /// </summary>
+    /// <returns>A line per mode: the datagrams received and whether they match.</returns>
+    public static IEnumerable<string> Check()
+    {
+        foreach (var keyframe in new[] { true, false })
+        {
+            var bench = new HotPathBenchmarks { Keyframe = keyframe, Readers = 1 };
+            bench.Setup();
+            try
+            {
+                var receiver = bench._receivers[0];
+                receiver.ReceiveBufferSize = 8 << 20;
+                var expected = new List<byte[]>();
+                foreach (var packet in bench._frame.Packets)
+                {
+                    expected.Add(packet.ToArray());
+                }
+
+                foreach (var (name, send) in new (string, Func<long>)[] { ("sendmmsg", bench.SendToUdpReaders), ("segmented", bench.SendToUdpReadersSegmented) })
+                {
+                    send();
+                    var buffer = new byte[65536];
+                    var received = new List<byte[]>();
+                    while (received.Count < expected.Count && receiver.Poll(1_000_000, SelectMode.SelectRead))
+                    {
+                        received.Add(buffer.AsSpan(0, receiver.Receive(buffer)).ToArray());
+                    }
+
+                    var same = received.Count == expected.Count && received.Zip(expected).All(p => p.First.AsSpan().SequenceEqual(p.Second));
+                    yield return $"{(keyframe ? "keyframe" : "delta frame")} {name}: {received.Count} of {expected.Count} datagrams, {(same ? "identical" : "DIFFERENT")}";
+                }
+            }
+            finally
+            {
+                bench.Cleanup();
+            }
+        }
     }
 
     private RtpFrame Packetize()
