@@ -14,13 +14,14 @@ public sealed class ManagePageTests(ChromiumBrowser chromium, ITestOutputHelper 
     [Fact]
     public async Task A_stream_added_on_the_page_comes_online_bad_input_is_shown_beside_its_field_and_a_wall_switch_changes_the_viewer_picture()
     {
+        using var refusing = RefusingPort();
         await using var relay = await RelayHost.StartAsync(
             new Dictionary<string, string?>
             {
                 ["Relay:Streams:white:Source"] = "test:pattern=white&size=320x240&fps=25&gop=25&bitrate=200",
                 ["Relay:Streams:black:Source"] = "test:pattern=black&size=320x240&fps=25&gop=25&bitrate=200",
                 ["Relay:Channels:wall"] = "white",
-                ["Relay:Streams:white:Push:live:Url"] = $"rtmp://127.0.0.1:{ClosedPort()}/live/sk-page-secret", // nothing listens: it retries
+                ["Relay:Streams:white:Push:live:Url"] = $"rtmp://127.0.0.1:{((System.Net.IPEndPoint)refusing.LocalEndPoint!).Port}/live/sk-page-secret", // refused: it retries
             },
             Logs);
         var manage = await chromium.NewPageAsync();
@@ -70,12 +71,12 @@ public sealed class ManagePageTests(ChromiumBrowser chromium, ITestOutputHelper 
         Assert.Equal("black", channel.RootElement.GetProperty("stream").GetString());
     }
 
-    /// <summary>A loopback port nothing listens on (bound by the OS, then let go).</summary>
-    private static int ClosedPort()
+    /// <summary>A loopback port held for the test and not listening: connections to it are refused, and no one else can take it.</summary>
+    private static System.Net.Sockets.Socket RefusingPort()
     {
-        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
-        listener.Start();
-        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+        var socket = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.InterNetwork, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
+        socket.Bind(new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, 0));
+        return socket;
     }
 
     private static Task WaitAsync(IPage page, string condition, string what) => ChromiumBrowser.WaitForAsync(page, condition, what, Timeout);

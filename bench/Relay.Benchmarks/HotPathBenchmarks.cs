@@ -1,9 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
-using System.Runtime.InteropServices;
 using BenchmarkDotNet.Attributes;
 using Relay.Media;
-using Relay.Server.Interop;
 using Relay.Server.Rtp;
 using Relay.Server.Rtsp;
 
@@ -11,20 +9,15 @@ namespace Relay.Benchmarks;
 
 /// <summary>
 /// The relay's per-frame hot path, after the camera's access unit is depacketized: packetizing it into RTP once per
-/// stream, then sending that frame to N UDP readers with one sendmmsg batch (what <c>RtspMedia</c> does for every frame).
+/// stream, then sending that frame to N UDP readers (runs of equal-sized packets with UDP_SEGMENT, every reader in one
+/// sendmmsg: what <c>RtspMedia</c> does for every frame).
 /// The frame is a 720p-sized H.264 picture (a 60 KB keyframe or a 9 KB delta frame) at MTU 1400. Steady state must not
-/// allocate: the Allocated column is per frame. <see cref="SendToUdpReadersSegmented"/> is an experiment, not the
-/// product's path: the same frame with UDP segmentation offload (one message per run of equal-sized packets per
-/// reader, all readers in one sendmmsg).
+/// allocate: the Allocated column is per frame. <see cref="SendToUdpReadersPerPacket"/> is the baseline: one message
+/// per packet, as before UDP segmentation offload (forced through a socket that refuses it).
 /// </summary>
 [MemoryDiagnoser]
-public unsafe class HotPathBenchmarks
+public class HotPathBenchmarks
 {
-    private const int SolUdp = 17;
-    private const int UdpSegment = 103;
-    private const int MaxSegments = 64;
-    private const int CmsgSpace = 24; // CMSG_SPACE(sizeof(uint16_t)) on LP64
-
     private const int Mtu = 1400;
     private readonly List<Socket> _receivers = [];
     private AccessUnit _unit = null!;
@@ -34,11 +27,8 @@ public unsafe class HotPathBenchmarks
     private Socket _sender = null!;
     private UdpBatch _batch = null!;
     private NativeSocketAddress[] _readers = [];
-    private IoVec* _packets;
-    private MMsgHdr* _messages;
-    private byte* _addresses;
-    private byte* _controls;
-    private (int First, int Count, int Size)[] _runs = [];
+    private Socket _perPacketSender = null!;
+    private UdpBatch _perPacketBatch = null!;
 
     /// <summary>Gets or sets whether the unit is a keyframe (60 KB, 43 packets) or a delta frame (9 KB, 7 packets).</summary>
     [Params(true, false)]
@@ -63,6 +53,11 @@ public unsafe class HotPathBenchmarks
         _sender.Bind(new IPEndPoint(IPAddress.Loopback, 0));
         _sender.SendBufferSize = 4 << 20;
         _batch = new UdpBatch(_sender);
+        _perPacketSender = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+        _perPacketSender.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        _perPacketSender.SendBufferSize = 4 << 20;
+        _perPacketSender.SetRawSocketOption(1, 11, BitConverter.GetBytes(1)); // SO_NO_CHECK: the kernel refuses UDP_SEGMENT
+        _perPacketBatch = new UdpBatch(_perPacketSender);
         _readers = new NativeSocketAddress[Readers];
         for (var i = 0; i < Readers; i++)
         {
@@ -70,16 +65,6 @@ public unsafe class HotPathBenchmarks
             receiver.Bind(new IPEndPoint(IPAddress.Loopback, 0));
             _receivers.Add(receiver);
             _readers[i] = new NativeSocketAddress((IPEndPoint)receiver.LocalEndPoint!);
-        }
-
-        _packets = (IoVec*)NativeMemory.AllocZeroed(1024, (nuint)sizeof(IoVec));
-        _runs = new (int, int, int)[1024];
-        _messages = (MMsgHdr*)NativeMemory.AllocZeroed((nuint)(Readers * 64), (nuint)sizeof(MMsgHdr));
-        _controls = (byte*)NativeMemory.AllocZeroed(1024, CmsgSpace);
-        _addresses = (byte*)NativeMemory.AllocZeroed((nuint)Readers, 28);
-        for (var i = 0; i < Readers; i++)
-        {
-            _readers[i].Bytes.CopyTo(new Span<byte>(_addresses + (i * 28), 28));
         }
     }
 
@@ -90,10 +75,8 @@ public unsafe class HotPathBenchmarks
         _unit.Release();
         _batch.Dispose();
         _sender.Dispose();
-        NativeMemory.Free(_packets);
-        NativeMemory.Free(_messages);
-        NativeMemory.Free(_controls);
-        NativeMemory.Free(_addresses);
+        _perPacketBatch.Dispose();
+        _perPacketSender.Dispose();
         foreach (var receiver in _receivers)
         {
             receiver.Dispose();
@@ -110,102 +93,26 @@ public unsafe class HotPathBenchmarks
         return packets;
     }
 
-    /// <summary>One frame to every reader: sendmmsg batches of the frame's packets, one address per reader.</summary>
+    /// <summary>One frame to every reader as the product sends it: runs of equal-sized packets with UDP_SEGMENT, one sendmmsg.</summary>
     [Benchmark]
-    public long SendToUdpReaders()
+    public long SendToUdpReaders() => Send(_batch);
+
+    private long Send(UdpBatch batch)
     {
         long bytes = 0;
-        _batch.Begin(_frame);
+        batch.Begin(_frame);
         foreach (var reader in _readers)
         {
-            bytes += _batch.Add(reader).Bytes;
+            bytes += batch.Add(reader).Bytes;
         }
 
-        _batch.Flush();
+        batch.Flush();
         return bytes;
     }
 
-    /// <summary>
-    /// The frame's packets grouped into runs a kernel can segment (equal sizes, the last one may be shorter, at most
-    /// 64 and under 64 KB), one UDP_SEGMENT message per run and reader, every reader's messages in one sendmmsg.
-    /// </summary>
-    [Benchmark]
-    public long SendToUdpReadersSegmented()
-    {
-        using var pin = _frame.Memory.Pin();
-        var data = _frame.Data;
-        var basePointer = (byte*)pin.Pointer;
-        var packets = 0;
-        for (var offset = 0; offset + RtpFrame.InterleavedHeaderLength <= data.Length; packets++)
-        {
-            var length = (data[offset + 2] << 8) | data[offset + 3];
-            _packets[packets] = new IoVec { Base = basePointer + offset + RtpFrame.InterleavedHeaderLength, Length = (nuint)length };
-            offset += RtpFrame.InterleavedHeaderLength + length;
-        }
-
-        var runs = 0;
-        for (var i = 0; i < packets;)
-        {
-            var size = (int)_packets[i].Length;
-            var limit = Math.Min(MaxSegments, 65000 / size);
-            var count = 1;
-            while (i + count < packets && count < limit && (int)_packets[i + count].Length == size)
-            {
-                count++;
-            }
-
-            if (i + count < packets && count < limit && (int)_packets[i + count].Length < size)
-            {
-                count++; // a shorter last segment is allowed
-            }
-
-            var control = _controls + (runs * CmsgSpace);
-            *(nuint*)control = 18; // CMSG_LEN(2)
-            *(int*)(control + 8) = SolUdp;
-            *(int*)(control + 12) = UdpSegment;
-            *(ushort*)(control + 16) = (ushort)size;
-            _runs[runs++] = (i, count, size);
-            i += count;
-        }
-
-        long bytes = 0;
-        var message = 0;
-        for (var reader = 0; reader < Readers; reader++)
-        {
-            for (var r = 0; r < runs; r++)
-            {
-                var (first, count, _) = _runs[r];
-                _messages[message++] = new MMsgHdr
-                {
-                    Name = _addresses + (reader * 28),
-                    NameLength = 16,
-                    Iov = _packets + first,
-                    IovLength = (nuint)count,
-                    Control = count > 1 ? _controls + (r * CmsgSpace) : null,
-                    ControlLength = count > 1 ? (nuint)CmsgSpace : 0,
-                };
-            }
-        }
-
-        var fd = (int)_sender.Handle;
-        for (var sent = 0; sent < message;)
-        {
-            var result = LibC.sendmmsg(fd, _messages + sent, (uint)Math.Min(1024, message - sent), LibC.MsgDontWait);
-            if (result <= 0)
-            {
-                throw new InvalidOperationException($"sendmmsg failed: errno {Marshal.GetLastPInvokeError()}");
-            }
-
-            sent += result;
-        }
-
-        for (var m = 0; m < message; m++)
-        {
-            bytes += _messages[m].Sent;
-        }
-
-        return bytes;
-    }
+    /// <summary>The same frame, one message per packet (the product before UDP_SEGMENT, and its fallback).</summary>
+    [Benchmark(Baseline = true)]
+    public long SendToUdpReadersPerPacket() => Send(_perPacketBatch);
 
     /// <summary>
     /// Checks that both sends deliver the frame's packets, byte for byte, to a reader that reads (run with
@@ -228,7 +135,7 @@ public unsafe class HotPathBenchmarks
                     expected.Add(packet.ToArray());
                 }
 
-                foreach (var (name, send) in new (string, Func<long>)[] { ("sendmmsg", bench.SendToUdpReaders), ("segmented", bench.SendToUdpReadersSegmented) })
+                foreach (var (name, send) in new (string, Func<long>)[] { ("segmented", bench.SendToUdpReaders), ("per packet", bench.SendToUdpReadersPerPacket) })
                 {
                     send();
                     var buffer = new byte[65536];
