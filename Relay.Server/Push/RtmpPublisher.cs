@@ -154,26 +154,10 @@ internal sealed class RtmpPublisher : IAsyncDisposable
     /// <param name="milliseconds">The message time.</param>
     /// <param name="body">The message payload.</param>
     /// <exception cref="IOException">The connection failed.</exception>
-    public async ValueTask SendAsync(byte type, uint milliseconds, ReadOnlyMemory<byte> body, CancellationToken cancellationToken)
+    public ValueTask SendAsync(byte type, uint milliseconds, ReadOnlyMemory<byte> body, CancellationToken cancellationToken)
     {
         var chunkStream = type switch { FlvWriter.AudioType => AudioChunkStream, FlvWriter.VideoType => VideoChunkStream, _ => DataChunkStream };
-        await _writeLock.WaitAsync(cancellationToken);
-        try
-        {
-            var size = Frame(ref _out, chunkStream, type, milliseconds, _streamId, body.Span);
-            Volatile.Write(ref _writeStarted, Stopwatch.GetTimestamp());
-            await _stream.WriteAsync(_out.AsMemory(0, size), cancellationToken);
-        }
-        catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException)
-        {
-            FailClosed(); // unless the reading side or the watchdog said why first
-            throw;
-        }
-        finally
-        {
-            Volatile.Write(ref _writeStarted, 0);
-            _writeLock.Release();
-        }
+        return WriteMessageAsync(chunkStream, type, milliseconds, _streamId, body, cancellationToken);
     }
 
     /// <summary>Sends the stream's metadata (<c>@setDataFrame</c> with an <c>onMetaData</c> body).</summary>
@@ -515,23 +499,30 @@ internal sealed class RtmpPublisher : IAsyncDisposable
         return buffer;
     }
 
-    private async ValueTask SendCommandAsync(Amf0.Writer command, uint streamId, CancellationToken cancellationToken) =>
-        await SendRawAsync(CommandChunkStream, Amf0CommandType, streamId, command.ToArray(), cancellationToken);
+    private ValueTask SendCommandAsync(Amf0.Writer command, uint streamId, CancellationToken cancellationToken) =>
+        WriteMessageAsync(CommandChunkStream, Amf0CommandType, 0, streamId, command.ToArray(), cancellationToken);
 
     private ValueTask SendControlAsync(byte type, byte[] payload, CancellationToken cancellationToken) =>
-        SendRawAsync(ControlChunkStream, type, 0, payload, cancellationToken);
+        WriteMessageAsync(ControlChunkStream, type, 0, 0, payload, cancellationToken);
 
-    private async ValueTask SendRawAsync(int chunkStream, byte type, uint streamId, byte[] payload, CancellationToken cancellationToken)
+    /// <summary>Frames one message into the output buffer and writes it, one writer at a time, watched by the watchdog.</summary>
+    private async ValueTask WriteMessageAsync(int chunkStream, byte type, uint milliseconds, uint streamId, ReadOnlyMemory<byte> body, CancellationToken cancellationToken)
     {
         await _writeLock.WaitAsync(cancellationToken);
         try
         {
-            var buffer = new byte[64 + payload.Length + (payload.Length / OutChunkSize)];
-            var size = Frame(ref buffer, chunkStream, type, 0, streamId, payload);
-            await _stream.WriteAsync(buffer.AsMemory(0, size), cancellationToken);
+            var size = Frame(ref _out, chunkStream, type, milliseconds, streamId, body.Span);
+            Volatile.Write(ref _writeStarted, Stopwatch.GetTimestamp());
+            await _stream.WriteAsync(_out.AsMemory(0, size), cancellationToken);
+        }
+        catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException)
+        {
+            FailClosed(); // unless the reading side or the watchdog said why first
+            throw;
         }
         finally
         {
+            Volatile.Write(ref _writeStarted, 0);
             _writeLock.Release();
         }
     }

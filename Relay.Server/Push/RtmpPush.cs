@@ -105,9 +105,13 @@ internal sealed class RtmpPush : IPushOutput
         {
             while (_transcoder is not null && _transcoder.TryTake(out var aac))
             {
-                using (new Releaser(aac))
+                try
                 {
                     await SendAsync(aac, origin, cancellationToken);
+                }
+                finally
+                {
+                    aac.Release();
                 }
             }
 
@@ -158,9 +162,4 @@ internal sealed class RtmpPush : IPushOutput
     }
 
     private sealed record Stop(string Message, bool Refused);
-
-    private readonly struct Releaser(AccessUnit unit) : IDisposable
-    {
-        public void Dispose() => unit.Release();
-    }
 }

@@ -256,12 +256,12 @@ internal sealed partial class StreamPusher : IAsyncDisposable
     private async Task<PushEnd?> AttemptAsync()
     {
         _wentOut = false;
-        return await PushOnceAsync() is { } end ? new PushEnd(end.Message, end.Slow, end.Unsupported, _wentOut) : null;
+        return await PushOnceAsync() is { } end ? end with { WentOut = _wentOut } : null;
     }
 
     /// <summary>Pushes until the pipeline fails or the pusher stops.</summary>
-    /// <returns>Null when stopped; else why the push ended, whether to retry slowly (refused credentials), and whether it cannot work at all.</returns>
-    private async Task<(string Message, bool Slow, bool Unsupported)?> PushOnceAsync()
+    /// <returns>Null when stopped; else why the push ended (<see cref="PushEnd.WentOut"/> is the caller's to set).</returns>
+    private async Task<PushEnd?> PushOnceAsync()
     {
         AccessUnitReader reader;
         try
@@ -296,7 +296,7 @@ internal sealed partial class StreamPusher : IAsyncDisposable
                         var plan = PushPipeline.Plan(_url, reader.Tracks);
                         if (plan.Refusal is { } refusal)
                         {
-                            return (refusal, false, true);
+                            return new PushEnd(refusal, false, true, WentOut: false);
                         }
 
                         planned = reader.Tracks;
@@ -334,7 +334,7 @@ internal sealed partial class StreamPusher : IAsyncDisposable
                     if (ParametersChanged(planned!, reader.Tracks))
                     {
                         // New SPS/PPS (a camera setting changed): the codec data the pipeline was built with is stale.
-                        return ("the camera's video parameters changed; connecting again with the new ones", false, false);
+                        return new PushEnd("the camera's video parameters changed; connecting again with the new ones", false, false, WentOut: false);
                     }
 
                     if (!unit.IsKeyframe && !synced)
@@ -355,7 +355,7 @@ internal sealed partial class StreamPusher : IAsyncDisposable
                     if (!await pipeline.PushAsync(unit, cancel.Token))
                     {
                         var (stopped, refusal) = pipeline.Failure ?? (failure ?? "the push pipeline stopped taking media", refused);
-                        return (stopped, refusal, false);
+                        return new PushEnd(stopped, refusal, false, WentOut: false);
                     }
 
                     if (pipeline.Tracks.Contains(unit.TrackIndex))
@@ -370,19 +370,19 @@ internal sealed partial class StreamPusher : IAsyncDisposable
         }
         catch (Exception e) when (e is ReaderTooSlowException or StreamEndedException)
         {
-            return ("the stream's codec changed or the push fell behind; starting again", false, false);
+            return new PushEnd("the stream's codec changed or the push fell behind; starting again", false, false, WentOut: false);
         }
         catch (RtmpException e)
         {
-            return (e.Message, e.Refused, false);
+            return new PushEnd(e.Message, e.Refused, false, WentOut: false);
         }
         catch (GstException e)
         {
-            return (SourceUri.Scrub(e.Message, _url), false, false);
+            return new PushEnd(SourceUri.Scrub(e.Message, _url), false, false, WentOut: false);
         }
         catch (FormatException e)
         {
-            return ($"the camera's parameter sets cannot be read ({e.Message})", false, false);
+            return new PushEnd($"the camera's parameter sets cannot be read ({e.Message})", false, false, WentOut: false);
         }
         catch (OperationCanceledException) when (_stop.IsCancellationRequested)
         {
@@ -392,7 +392,7 @@ internal sealed partial class StreamPusher : IAsyncDisposable
         {
             // OnError set failure and refused before it cancelled.
             var (message, refusal) = pipeline?.Failure ?? (failure ?? "the push pipeline stopped", refused);
-            return (message, refusal, false);
+            return new PushEnd(message, refusal, false, WentOut: false);
         }
         finally
         {
