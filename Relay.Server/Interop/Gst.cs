@@ -194,6 +194,79 @@ internal static unsafe partial class Gst
     [LibraryImport(Libs.Gst, StringMarshalling = StringMarshalling.Utf8)]
     public static partial void gst_util_set_object_arg(IntPtr obj, string name, string value);
 
+    // For element types defined in Relay (see GStreamer/RtpTimestamper.cs).
+
+    // GType gst_element_get_type (void);
+    [LibraryImport(Libs.Gst)]
+    public static partial nuint gst_element_get_type();
+
+    // GstCaps *gst_caps_new_any (void);   (transfer full)
+    [LibraryImport(Libs.Gst)]
+    public static partial IntPtr gst_caps_new_any();
+
+    // GstPadTemplate *gst_pad_template_new (const gchar *name_template, GstPadDirection direction, GstPadPresence presence, GstCaps *caps);
+    //   caps: transfer none; the template is floating.
+    [LibraryImport(Libs.Gst, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial IntPtr gst_pad_template_new(string nameTemplate, int direction, int presence, IntPtr caps);
+
+    // void gst_element_class_add_pad_template (GstElementClass *klass, GstPadTemplate *templ);   (sinks a floating template)
+    [LibraryImport(Libs.Gst)]
+    public static partial void gst_element_class_add_pad_template(IntPtr elementClass, IntPtr template);
+
+    // GstPadTemplate *gst_element_class_get_pad_template (GstElementClass *element_class, const gchar *name);   (transfer none)
+    [LibraryImport(Libs.Gst, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial IntPtr gst_element_class_get_pad_template(IntPtr elementClass, string name);
+
+    // void gst_element_class_set_static_metadata (GstElementClass *klass, const gchar *longname, const gchar *classification,
+    //                                             const gchar *description, const gchar *author);   (strings must live forever)
+    [LibraryImport(Libs.Gst)]
+    public static partial void gst_element_class_set_static_metadata(IntPtr elementClass, IntPtr longName, IntPtr classification, IntPtr description, IntPtr author);
+
+    // GstPad *gst_pad_new_from_template (GstPadTemplate *templ, const gchar *name);   (floating)
+    [LibraryImport(Libs.Gst, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial IntPtr gst_pad_new_from_template(IntPtr template, string name);
+
+    // void gst_pad_set_chain_function_full (GstPad *pad, GstPadChainFunction chain, gpointer user_data, GDestroyNotify notify);
+    //   GstFlowReturn chain (GstPad *pad, GstObject *parent, GstBuffer *buffer)   (buffer: transfer full)
+    [LibraryImport(Libs.Gst)]
+    public static partial void gst_pad_set_chain_function_full(IntPtr pad, delegate* unmanaged[Cdecl]<IntPtr, IntPtr, IntPtr, int> chain, IntPtr userData, IntPtr notify);
+
+    // void gst_pad_set_event_function_full (GstPad *pad, GstPadEventFunction event, gpointer user_data, GDestroyNotify notify);
+    //   gboolean event (GstPad *pad, GstObject *parent, GstEvent *event)   (event: transfer full)
+    [LibraryImport(Libs.Gst)]
+    public static partial void gst_pad_set_event_function_full(IntPtr pad, delegate* unmanaged[Cdecl]<IntPtr, IntPtr, IntPtr, int> handler, IntPtr userData, IntPtr notify);
+
+    // gboolean gst_element_add_pad (GstElement *element, GstPad *pad);   (sinks the pad)
+    [LibraryImport(Libs.Gst)]
+    public static partial int gst_element_add_pad(IntPtr element, IntPtr pad);
+
+    // GstFlowReturn gst_pad_push (GstPad *pad, GstBuffer *buffer);   (buffer: transfer full)
+    [LibraryImport(Libs.Gst)]
+    public static partial int gst_pad_push(IntPtr pad, IntPtr buffer);
+
+    // gboolean gst_pad_event_default (GstPad *pad, GstObject *parent, GstEvent *event);   (event: transfer full)
+    [LibraryImport(Libs.Gst)]
+    public static partial int gst_pad_event_default(IntPtr pad, IntPtr parent, IntPtr evt);
+
+    // void gst_event_parse_caps (GstEvent *event, GstCaps **caps);   (caps: transfer none)
+    [LibraryImport(Libs.Gst)]
+    public static partial void gst_event_parse_caps(IntPtr evt, out IntPtr caps);
+
+    // GstStructure *gst_caps_get_structure (const GstCaps *caps, guint index);   (transfer none)
+    [LibraryImport(Libs.Gst)]
+    public static partial IntPtr gst_caps_get_structure(IntPtr caps, uint index);
+
+    // gboolean gst_structure_get_int (const GstStructure *structure, const gchar *fieldname, gint *value);
+    [LibraryImport(Libs.Gst, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int gst_structure_get_int(IntPtr structure, string fieldName, out int value);
+
+    // GstMiniObject *gst_mini_object_make_writable (GstMiniObject *mini_object);   (transfer full in and out)
+    [LibraryImport(Libs.Gst)]
+    public static partial IntPtr gst_mini_object_make_writable(IntPtr mini);
+
+    /// <summary>Reads a GstEvent's type (GST_EVENT_TYPE).</summary>
+    public static int EventType(IntPtr evt) => *(int*)((byte*)evt + Offsets.EventType);
+
     /// <summary>Reads a GstBuffer's PTS (GST_BUFFER_PTS).</summary>
     public static ulong BufferPts(IntPtr buffer) => *(ulong*)((byte*)buffer + Offsets.BufferPts);
 

@@ -96,6 +96,21 @@ internal static class Offsets
     /// <summary>GST_MINI_OBJECT_FLAGS / GST_BUFFER_FLAGS (guint).</summary>
     public const int MiniObjectFlags = 16;
 
+    /// <summary>GST_EVENT_TYPE (GstEventType, int).</summary>
+    public const int EventType = 64;
+
+    /// <summary>GstObject.flags (guint32): GST_OBJECT_FLAG_SET and GST_PAD_SET_PROXY_CAPS write here.</summary>
+    public const int ObjectFlags = 48;
+
+    /// <summary>GObjectClass.set_property.</summary>
+    public const int ObjectClassSetProperty = 24;
+
+    /// <summary>GObjectClass.get_property.</summary>
+    public const int ObjectClassGetProperty = 32;
+
+    /// <summary>GstElementClass.request_new_pad.</summary>
+    public const int ElementClassRequestNewPad = 240;
+
     /// <summary>GST_BUFFER_PTS (GstClockTime).</summary>
     public const int BufferPts = 72;
 

@@ -70,6 +70,13 @@ internal sealed class RtspSource(StreamConfig config, TimeProvider time, ILogger
         src.Set("buffer-mode", "none");
         src.Set("drop-on-latency", config.EffectiveLatency > TimeSpan.Zero ? "true" : "false");
         src.Set("teardown-timeout", "100000000"); // ns: 0.1 s, so stopping never waits on a dead camera
+
+        // Over TCP with no latency asked for there is nothing to reorder or wait for: each track's packets get their
+        // RTP-clock timestamps on rtspsrc's own thread instead of crossing to a jitter buffer's two threads.
+        if (config.Transport != SourceTransport.Udp && config.EffectiveLatency == TimeSpan.Zero)
+        {
+            RtpTimestamper.UseFor(src);
+        }
     }
 
     /// <summary>Links rtspsrc's dynamic pads; runs on GStreamer threads.</summary>

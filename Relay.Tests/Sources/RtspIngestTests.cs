@@ -41,6 +41,22 @@ public sealed class RtspIngestTests(ITestOutputHelper output) : InteropTestBase(
         Assert.False(track.Pps.IsEmpty);
     }
 
+    [Theory]
+    [InlineData("tcp")]
+    [InlineData("udp")]
+    public async Task Timestamps_follow_the_cameras_rtp_clock_not_packet_arrival(string transport)
+    {
+        // The camera stamps frames exactly 40 ms apart; arrival times over loopback vary by far more than a tick.
+        await using var camera = await FakeCamera.StartAsync(new FakeCameraOptions { Width = 320, Height = 240, Fps = 25, Gop = 25 });
+        await using var relay = await StartRelayAsync(camera.Url, transport);
+        using var reader = GetStream(relay, "cam1").OpenReader(StartAt.Live);
+
+        var units = await ReceivedUnit.CollectAsync(reader, u => u.Count(x => x.Track == 0) >= 50, Timeout);
+
+        var video = units.Where(u => u.Track == 0).ToList();
+        Assert.All(video.Zip(video.Skip(1)), p => Assert.InRange((p.Second.Dts - p.First.Dts).TotalMilliseconds, 39.98, 40.02));
+    }
+
     [Fact]
     public async Task Every_keyframe_carries_its_parameter_sets_in_band()
     {
