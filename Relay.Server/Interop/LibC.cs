@@ -42,6 +42,13 @@ internal static unsafe partial class LibC
     [LibraryImport(Libs.LibC, SetLastError = true)]
     public static partial int fsync(int fd);
 
+    /// <summary>M_ARENA_MAX: mallopt parameter, the most malloc arenas glibc creates.</summary>
+    public const int MArenaMax = -8;
+
+    // int mallopt (int param, int value); returns 1 on success.
+    [LibraryImport(Libs.LibC)]
+    public static partial int mallopt(int param, int value);
+
     // int malloc_trim (size_t pad); returns 1 if memory was released to the system.
     [LibraryImport(Libs.LibC)]
     public static partial int malloc_trim(nuint pad);
