@@ -64,6 +64,17 @@ internal class Element : IDisposable
     /// <summary>Gets a static pad (for example a bin's ghosted <c>sink</c> pad).</summary>
     public Pad? GetStaticPad(string name) => Pad.TakeFull(Gst.gst_element_get_static_pad(_handle.Ptr, name));
 
+    /// <summary>
+    /// Stops this element ahead of its pipeline: its state is locked (the pipeline's state changes pass it by) and set
+    /// to NULL. A sink stopped this way refuses data at once (FLUSHING), so no streaming thread can be left waiting
+    /// in it for a preroll while the pipeline goes down.
+    /// </summary>
+    public void StopAhead()
+    {
+        _ = Gst.gst_element_set_locked_state(_handle.Ptr, 1);
+        _ = Gst.gst_element_set_state(_handle.Ptr, (int)GstState.Null);
+    }
+
     /// <summary>Brings the element to its parent's state (for elements added to a running pipeline).</summary>
     public bool SyncStateWithParent() => Gst.gst_element_sync_state_with_parent(_handle.Ptr);
 

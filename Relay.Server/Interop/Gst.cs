@@ -56,6 +56,10 @@ internal static unsafe partial class Gst
     [LibraryImport(Libs.Gst, StringMarshalling = StringMarshalling.Utf8)]
     public static partial IntPtr gst_bin_get_by_name(IntPtr bin, string name);
 
+    // gboolean gst_element_set_locked_state (GstElement *element, gboolean locked_state);
+    [LibraryImport(Libs.Gst)]
+    public static partial int gst_element_set_locked_state(IntPtr element, int lockedState);
+
     // GstStateChangeReturn gst_element_set_state (GstElement *element, GstState state);
     [LibraryImport(Libs.Gst)]
     public static partial int gst_element_set_state(IntPtr element, int state);

@@ -28,6 +28,8 @@ internal sealed partial class IngestSession : ISourceConnection
     private readonly TaskCompletionSource _connected = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource<SourceExit> _exit = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly List<Element> _owned = []; // guarded by itself
+    private readonly List<Element> _sinks = []; // guarded by _owned
+    private bool _sinksStopped; // guarded by _owned
     private readonly long _started;
     private Pipeline? _pipeline;
     private Task<SourceExit>? _completion;
@@ -70,6 +72,26 @@ internal sealed partial class IngestSession : ISourceConnection
         {
             _owned.Add(element);
         }
+    }
+
+    /// <summary>
+    /// Keeps an appsink alive until the session ends and stops it before the rest of the pipeline (thread-safe).
+    /// Over TCP rtspsrc's own thread carries each packet down to the appsink (no jitter buffer in between); going
+    /// down through PAUSED, that thread would wait in the appsink for a preroll while rtspsrc waits for that thread.
+    /// </summary>
+    public void OwnSink(Element appsink)
+    {
+        lock (_owned)
+        {
+            _owned.Add(appsink);
+            if (!_sinksStopped)
+            {
+                _sinks.Add(appsink);
+                return;
+            }
+        }
+
+        appsink.StopAhead(); // a track linked while the session goes down
     }
 
     /// <summary>Applies the track list (from the SDP, or known up front for a test source): a new epoch begins.</summary>
@@ -278,7 +300,20 @@ internal sealed partial class IngestSession : ISourceConnection
         _watchdog?.Dispose();
         _watchdog = null;
 
-        // NULL first: it joins every streaming thread, so no callback runs after this.
+        // The appsinks first (see OwnSink), then NULL: it joins every streaming thread, so no callback runs after this.
+        Element[] sinks;
+        lock (_owned)
+        {
+            _sinksStopped = true;
+            sinks = [.. _sinks];
+            _sinks.Clear();
+        }
+
+        foreach (var sink in sinks)
+        {
+            sink.StopAhead();
+        }
+
         _pipeline?.Stop();
         lock (_owned)
         {

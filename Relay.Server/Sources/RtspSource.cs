@@ -110,7 +110,7 @@ internal sealed class RtspSource(StreamConfig config, TimeProvider time, ILogger
                 pipeline.Add(bin);
                 session.Own(bin);
                 var appsink = bin.GetByName(IngestBranches.SinkName) ?? throw new GstException("branch has no appsink");
-                session.Own(appsink);
+                session.OwnSink(appsink);
                 AppSink.Attach(appsink, new TrackSampleHandler(session, index, track.Codec));
                 bin.SyncStateWithParent();
                 using var sinkPad = bin.GetStaticPad("sink") ?? throw new GstException("branch has no sink pad");

@@ -83,7 +83,7 @@ internal sealed class TestPatternSource(StreamConfig config, TimeProvider time, 
             foreach (var track in tracks)
             {
                 var appsink = pipeline.GetByName($"sink{track.Index}") ?? throw new GstException($"test pipeline has no sink{track.Index}");
-                session.Own(appsink);
+                session.OwnSink(appsink);
                 var shift = track.Kind == MediaKind.Video ? EncoderShift : TimeSpan.Zero;
                 AppSink.Attach(appsink, new TrackSampleHandler(session, track.Index, track.Codec, shift));
             }

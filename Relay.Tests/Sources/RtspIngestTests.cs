@@ -2,6 +2,7 @@ using Relay.Configuration;
 using Relay.Media;
 using Relay.Server.Codecs;
 using Relay.Server.Hosting;
+using Relay.Server.Sources;
 using Relay.Server.Streams;
 using Relay.Tests.Fixtures;
 using Xunit.Abstractions;
@@ -165,6 +166,38 @@ public sealed class RtspIngestTests(ITestOutputHelper output) : InteropTestBase(
     }
 
     [Fact]
+    public async Task A_tcp_connection_always_stops_while_media_is_flowing()
+    {
+        // Over TCP rtspsrc's own thread carries each packet to the appsink; going down through PAUSED it must never be
+        // left waiting there for a preroll while rtspsrc waits for it (that once hung one stop in a few hundred).
+        await using var camera = await FakeCamera.StartAsync(new FakeCameraOptions { Width = 640, Height = 360, Fps = 50, Gop = 10 });
+        var config = new StreamConfig { Name = "cam1", Source = camera.Url };
+        var source = new RtspSource(config, TimeProvider.System, Logs.CreateLogger("ingest"));
+        var stopped = 0;
+        for (var attempt = 0; attempt < 150 && stopped < 80; attempt++)
+        {
+            var sink = new CountingSink();
+            var connection = source.Open(sink);
+            try
+            {
+                // The fake camera sometimes refuses a connection made while it still closes the previous one.
+                await Task.WhenAny(connection.Connected, sink.Units.Task).WaitAsync(Timeout);
+                if (connection.Connected.IsCompletedSuccessfully)
+                {
+                    await sink.Units.Task.WaitAsync(Timeout); // frames are flowing through the appsink
+                    stopped++;
+                }
+            }
+            finally
+            {
+                await connection.DisposeAsync().AsTask().WaitAsync(Timeout);
+            }
+        }
+
+        Assert.Equal(80, stopped);
+    }
+
+    [Fact]
     public async Task A_test_pattern_source_produces_h264()
     {
         await using var relay = await RelayHost.StartAsync(
@@ -195,5 +228,33 @@ public sealed class RtspIngestTests(ITestOutputHelper output) : InteropTestBase(
     {
         Assert.True(relay.Streams.TryGetStream(name, out var runtime));
         return runtime.Hub;
+    }
+
+    private sealed class CountingSink : IMediaSink
+    {
+        private int _count;
+
+        public TaskCompletionSource Units { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public void OnEpochStarted(IReadOnlyList<TrackInfo> tracks)
+        {
+        }
+
+        public void OnTrackChanged(TrackInfo track)
+        {
+        }
+
+        public void OnAccessUnit(AccessUnit unit)
+        {
+            unit.Release();
+            if (Interlocked.Increment(ref _count) >= 5)
+            {
+                Units.TrySetResult();
+            }
+        }
+
+        public void OnEpochEnded()
+        {
+        }
     }
 }
