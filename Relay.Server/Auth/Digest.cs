@@ -11,7 +11,8 @@ namespace Relay.Server.Auth;
 /// </summary>
 internal sealed class Digest(TimeProvider time)
 {
-    private readonly byte[] _key = RandomNumberGenerator.GetBytes(32);
+    // Made on first use: the random bytes come from OpenSSL, and loading it costs a relay without users ~5 MB resident.
+    private readonly Lazy<byte[]> _key = new(() => RandomNumberGenerator.GetBytes(32), LazyThreadSafetyMode.ExecutionAndPublication);
 
     /// <summary>The outcome of checking a nonce.</summary>
     public enum NonceState
@@ -34,7 +35,7 @@ internal sealed class Digest(TimeProvider time)
     {
         Span<byte> nonce = stackalloc byte[24];
         BinaryPrimitives.WriteInt64BigEndian(nonce, time.GetUtcNow().ToUnixTimeMilliseconds());
-        HMACSHA256.HashData(_key, nonce[..8])[..16].CopyTo(nonce[8..]);
+        HMACSHA256.HashData(_key.Value, nonce[..8])[..16].CopyTo(nonce[8..]);
         return Convert.ToHexStringLower(nonce);
     }
 
@@ -48,7 +49,7 @@ internal sealed class Digest(TimeProvider time)
         }
 
         Span<byte> mac = stackalloc byte[32];
-        HMACSHA256.HashData(_key, bytes[..8], mac);
+        HMACSHA256.HashData(_key.Value, bytes[..8], mac);
         if (!CryptographicOperations.FixedTimeEquals(mac[..16], bytes[8..]))
         {
             return NonceState.Forged;

@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Relay.Configuration;
@@ -32,6 +33,16 @@ internal static class Policies
         services.AddSingleton<AccessControl>();
         services.AddAuthentication(RelayAuthenticationHandler.Scheme)
             .AddScheme<AuthenticationSchemeOptions, RelayAuthenticationHandler>(RelayAuthenticationHandler.Scheme, null);
+        // AddAuthentication brings Data Protection, which Relay's schemes never use (no cookies, no antiforgery). Its
+        // hosted service only builds a key ring at start: that loaded OpenSSL (~5 MB resident) and wrote key files
+        // under the home directory. Without it the key ring would be made on first use, which never comes.
+        var keyRingWarmUp = services.FirstOrDefault(d => d.ServiceType == typeof(IHostedService)
+            && d.ImplementationType?.FullName == "Microsoft.AspNetCore.DataProtection.Internal.DataProtectionHostedService");
+        if (keyRingWarmUp is not null)
+        {
+            services.Remove(keyRingWarmUp);
+        }
+
         services.AddSingleton<IAuthorizationHandler, ScopeHandler>();
         services.AddAuthorizationBuilder()
             .AddPolicy(Read, p => p.AddRequirements(new ScopeRequirement(AccessScopes.Read)))

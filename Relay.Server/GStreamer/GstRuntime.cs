@@ -48,6 +48,7 @@ internal static class GstRuntime
         try
         {
             LimitMallocArenas();
+            KeepSettingsInMemory();
             if (!Gst.gst_init_check(IntPtr.Zero, IntPtr.Zero, out var error))
             {
                 throw GstException.FromGError(error, "GStreamer failed to initialise");
@@ -75,6 +76,19 @@ internal static class GstRuntime
         if (OperatingSystem.IsLinux())
         {
             _ = LibC.mallopt(LibC.MArenaMax, 2);
+        }
+    }
+
+    /// <summary>
+    /// Points GLib's settings at its in-memory backend unless the environment chose one. rtspsrc's socket client looks
+    /// up the desktop proxy settings through GSettings; with the default backend that loads dconf and starts its worker
+    /// thread in a server that has no desktop. Proxies from the environment (http_proxy and friends) still apply.
+    /// </summary>
+    private static void KeepSettingsInMemory()
+    {
+        if (OperatingSystem.IsLinux())
+        {
+            _ = LibC.setenv("GSETTINGS_BACKEND", "memory", 0);
         }
     }
 

@@ -168,6 +168,18 @@ internal static partial class RelayApp
         return app;
     }
 
+    /// <summary>
+    /// Gives back what starting up used and no longer needs. A relay allocates little once running (a few GCs a
+    /// minute at 32 cameras), so the garbage of building the host (configuration, dependency injection, endpoint
+    /// routing, OpenAPI) stayed committed for the life of the process: 12.6 MB of managed heap at one camera before any
+    /// collection had run. One compacting, decommitting collection after start and a native heap trim return it.
+    /// </summary>
+    private static void ReleaseStartupMemory()
+    {
+        GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+        GstRuntime.ReturnFreedMemory();
+    }
+
     /// <summary>Runs the relay until SIGTERM/Ctrl-C; returns the process exit code.</summary>
     public static async Task<int> RunAsync(string[] args)
     {
@@ -187,6 +199,7 @@ internal static partial class RelayApp
             return 2;
         }
 
+        app.Lifetime.ApplicationStarted.Register(() => _ = Task.Run(ReleaseStartupMemory));
         try
         {
             await app.RunAsync();

@@ -38,7 +38,8 @@ internal sealed partial class StreamRegistry : IHostedService, IStreamCatalog, I
     private readonly ILogger _logger;
     private RelayConfig _current; // the configuration as read from its sources (files, environment, arguments)
     private StoredStreams _stored = StoredStreams.Empty; // guarded by _reconcile for writes
-    private readonly byte[] _etagKey = System.Security.Cryptography.RandomNumberGenerator.GetBytes(32);
+    // Made on first use: the random bytes come from OpenSSL, which a relay nobody queries need not load (~5 MB resident).
+    private readonly Lazy<byte[]> _etagKey = new(() => System.Security.Cryptography.RandomNumberGenerator.GetBytes(32), LazyThreadSafetyMode.ExecutionAndPublication);
     private IDisposable? _reloadRegistration;
     private int _stopped;
 
@@ -463,7 +464,7 @@ internal sealed partial class StreamRegistry : IHostedService, IStreamCatalog, I
 
     private string Tag(string text)
     {
-        var hash = System.Security.Cryptography.HMACSHA256.HashData(_etagKey, System.Text.Encoding.UTF8.GetBytes(text));
+        var hash = System.Security.Cryptography.HMACSHA256.HashData(_etagKey.Value, System.Text.Encoding.UTF8.GetBytes(text));
         return $"\"{Convert.ToHexStringLower(hash.AsSpan(0, 12))}\"";
     }
 

@@ -42,6 +42,10 @@ internal static unsafe partial class LibC
     [LibraryImport(Libs.LibC, SetLastError = true)]
     public static partial int fsync(int fd);
 
+    // int setenv (const char *name, const char *value, int overwrite);   (the process's C environment, which GLib reads)
+    [LibraryImport(Libs.LibC, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int setenv(string name, string value, int overwrite);
+
     /// <summary>M_ARENA_MAX: mallopt parameter, the most malloc arenas glibc creates.</summary>
     public const int MArenaMax = -8;
 
