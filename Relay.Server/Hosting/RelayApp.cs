@@ -117,6 +117,7 @@ internal static partial class RelayApp
         builder.Services.AddSingleton<StatusView>();
         builder.Services.AddRelayAuth();
         builder.Services.AddSingleton(_ => new RelayMetrics(Version, GstRuntime.Version));
+        builder.Services.AddSingleton<IRtspMetrics>(services => services.GetRequiredService<RelayMetrics>());
         builder.Services.AddSingleton<MetricsCollector>();
         builder.Services.AddSingleton<Readiness>();
         builder.Services.ConfigureHttpJsonOptions(o =>

@@ -1,3 +1,4 @@
+using System.Globalization;
 using Prometheus;
 using Relay.Configuration;
 using Relay.Media;
@@ -11,7 +12,7 @@ namespace Relay.Server.Metrics;
 /// Per-stream values are read from snapshots at scrape time (<see cref="MetricsCollector"/>); events that have no
 /// snapshot (connect durations, time to first frame, RTSP requests) are observed as they happen.
 /// </summary>
-internal sealed class RelayMetrics
+internal sealed class RelayMetrics : Rtsp.IRtspMetrics
 {
     /// <summary>Protocol label values of RTSP readers.</summary>
     public static readonly string[] Protocols = [Protocol(tcp: true), Protocol(tcp: false)];
@@ -165,6 +166,25 @@ internal sealed class RelayMetrics
         "OPTIONS" or "DESCRIBE" or "SETUP" or "PLAY" or "PAUSE" or "TEARDOWN" or "GET_PARAMETER" or "SET_PARAMETER" or "ANNOUNCE" or "RECORD" => method,
         _ => "other",
     };
+
+    /// <inheritdoc />
+    void Rtsp.IRtspMetrics.RequestAnswered(string method, int status) =>
+        RtspRequests.WithLabels(Method(method), status.ToString(CultureInfo.InvariantCulture)).Inc();
+
+    /// <inheritdoc />
+    void Rtsp.IRtspMetrics.MalformedRequest(int status) => RtspRequests.WithLabels("malformed", status.ToString(CultureInfo.InvariantCulture)).Inc();
+
+    /// <inheritdoc />
+    void Rtsp.IRtspMetrics.ConnectionTimedOut(string kind) => RtspTimeouts.WithLabels(kind).Inc();
+
+    /// <inheritdoc />
+    void Rtsp.IRtspMetrics.ConnectionRefused(string reason) => RtspRefusedConnections.WithLabels(reason).Inc();
+
+    /// <inheritdoc />
+    void Rtsp.IRtspMetrics.SessionRefused(string reason) => RtspRefusedSessions.WithLabels(reason).Inc();
+
+    /// <inheritdoc />
+    void Rtsp.IRtspMetrics.FirstFrameSent(bool tcp, TimeSpan sincePlay) => TimeToFirstFrame.WithLabels(Protocol(tcp)).Observe(sincePlay.TotalSeconds);
 
     /// <summary>Removes a deleted channel's series.</summary>
     public void ForgetChannel(string channel) => ChannelSwitches.RemoveLabelled(channel);

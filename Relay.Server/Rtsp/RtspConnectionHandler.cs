@@ -90,7 +90,7 @@ internal sealed partial class RtspConnectionHandler(RtspServer server, ILogger<R
                         continue;
                     }
 
-                    server.Metrics?.RtspTimeouts.WithLabels(partialSince is null ? "idle" : "request").Inc();
+                    server.Metrics?.ConnectionTimedOut(partialSince is null ? "idle" : "request");
                     if (partialSince is not null)
                     {
                         Log.BadRequest(logger, connection.Id, $"incomplete request after {server.Config.RequestTimeout.TotalSeconds:0.#} s");
@@ -131,7 +131,7 @@ internal sealed partial class RtspConnectionHandler(RtspServer server, ILogger<R
                             Log.RequestRejected(logger, connection.Id, request.Method, response.Status);
                         }
 
-                        server.Metrics?.RtspRequests.WithLabels(Metrics.RelayMetrics.Method(request.Method), response.Status.ToString(System.Globalization.CultureInfo.InvariantCulture)).Inc();
+                        server.Metrics?.RequestAnswered(request.Method, response.Status);
 
                         await WriteAsync(connection, response, request.CSeq);
                         if (response.CloseConnection)
@@ -146,7 +146,7 @@ internal sealed partial class RtspConnectionHandler(RtspServer server, ILogger<R
                         break;
                     case RtspParseStatus.Error:
                         Log.BadRequest(logger, connection.Id, parsed.Error!);
-                        server.Metrics?.RtspRequests.WithLabels("malformed", parsed.ErrorStatus.ToString(System.Globalization.CultureInfo.InvariantCulture)).Inc();
+                        server.Metrics?.MalformedRequest(parsed.ErrorStatus);
                         await WriteAsync(connection, new RtspResponse(parsed.ErrorStatus) { CloseConnection = true }, null);
                         return;
                     default:
@@ -207,7 +207,7 @@ internal sealed partial class RtspConnectionHandler(RtspServer server, ILogger<R
         catch (OperationCanceledException) when (!connection.Closed.IsCancellationRequested)
         {
             Log.NotReading(logger, connection.Id);
-            server.Metrics?.RtspTimeouts.WithLabels("response").Inc();
+            server.Metrics?.ConnectionTimedOut("response");
             connection.Abort("the client does not read its responses");
             throw;
         }

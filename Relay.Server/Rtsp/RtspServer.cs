@@ -30,7 +30,7 @@ internal sealed partial class RtspServer : IHostedService, IAsyncDisposable
     private Task _receivers = Task.CompletedTask;
     private int _stopped;
 
-    public RtspServer(RelayConfig config, IStreamCatalog catalog, AccessControl access, TimeProvider time, ILoggerFactory loggers, Metrics.RelayMetrics? metrics = null)
+    public RtspServer(RelayConfig config, IStreamCatalog catalog, AccessControl access, TimeProvider time, ILoggerFactory loggers, IRtspMetrics? metrics = null)
     {
         Access = access;
         Metrics = metrics;
@@ -55,7 +55,7 @@ internal sealed partial class RtspServer : IHostedService, IAsyncDisposable
     public ILoggerFactory Loggers { get; }
 
     /// <summary>Gets the metrics, when the host has them.</summary>
-    public Metrics.RelayMetrics? Metrics { get; }
+    public IRtspMetrics? Metrics { get; }
 
     /// <summary>Gets how each stream is served so far (for metrics).</summary>
     public IReadOnlyList<RtspMedia> Media
@@ -125,7 +125,7 @@ internal sealed partial class RtspServer : IHostedService, IAsyncDisposable
     /// <summary>Counts a SETUP refused by a session limit, and logs it (at most every 10 s, with a count).</summary>
     public void RefuseSession(string reason, IPAddress address)
     {
-        Metrics?.RtspRefusedSessions.WithLabels(reason).Inc();
+        Metrics?.SessionRefused(reason);
         if (_sessionRefusals.Count(out var refused))
         {
             Log.SessionsRefused(_logger, refused, reason == "per_address" ? "MaxSessionsPerAddress" : "MaxSessionsPerConnection", address.ToString());
@@ -134,7 +134,7 @@ internal sealed partial class RtspServer : IHostedService, IAsyncDisposable
 
     private string Refused(string reason, IPAddress address)
     {
-        Metrics?.RtspRefusedConnections.WithLabels(reason).Inc();
+        Metrics?.ConnectionRefused(reason);
         if (_refusals.Count(out var refused))
         {
             Log.ConnectionsRefused(_logger, refused, reason, address.ToString());

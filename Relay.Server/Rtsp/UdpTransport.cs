@@ -6,8 +6,9 @@ namespace Relay.Server.Rtsp;
 
 /// <summary>
 /// The server's two UDP sockets (RFC 2326 §12.39 server_port): RTP is sent from one, RTCP sent from and
-/// received on the other, for every UDP reader. Sends are synchronous and allocation-free
-/// (Socket.SendTo with a cached SocketAddress).
+/// received on the other, for every UDP reader. Sends are synchronous, allocation-free (Socket.SendTo with a cached
+/// SocketAddress) and never wait: both sockets are non-blocking, so a send that finds the buffer full fails at once
+/// (the packet is lost and counted) instead of holding the delivering thread under the stream's lock.
 /// </summary>
 internal sealed class UdpTransport : IDisposable
 {
@@ -76,6 +77,7 @@ internal sealed class UdpTransport : IDisposable
         try
         {
             socket.SendBufferSize = 4 * 1024 * 1024;
+            socket.Blocking = false; // synchronous sends return EAGAIN instead of waiting; async receives are unaffected
             socket.Bind(new IPEndPoint(address, port));
             return socket;
         }

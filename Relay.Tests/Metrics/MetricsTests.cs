@@ -20,7 +20,7 @@ public sealed partial class MetricsTests(ITestOutputHelper output) : InteropTest
         await using var prometheus = await PrometheusServer.StartAsync(relay.HttpBase);
 
         await prometheus.WaitForAsync("relay_stream_up{stream=\"cam1\"}", v => v == 1, Timeout);
-        var readers = Enumerable.Range(0, 3).Select(_ => LiveProcess.Ffmpeg(relay.RtspUrl("cam1"), "tcp")).ToList();
+        var readers = new List<LiveProcess> { LiveProcess.Ffmpeg(relay.RtspUrl("cam1"), "tcp"), LiveProcess.Ffmpeg(relay.RtspUrl("cam1"), "tcp"), LiveProcess.Ffmpeg(relay.RtspUrl("cam1"), "udp") };
         try
         {
             foreach (var reader in readers)
@@ -29,6 +29,8 @@ public sealed partial class MetricsTests(ITestOutputHelper output) : InteropTest
             }
 
             var counted = await prometheus.WaitForAsync("sum(relay_stream_readers{stream=\"cam1\"})", v => v == 3, Timeout);
+            var tcpBytes = await prometheus.WaitForAsync("relay_stream_outbound_bytes_total{stream=\"cam1\",protocol=\"rtsp_tcp\"}", v => v > 0, Timeout);
+            var udpBytes = await prometheus.WaitForAsync("relay_stream_outbound_bytes_total{stream=\"cam1\",protocol=\"rtsp_udp\"}", v => v > 0, Timeout);
             var reconnectsBefore = await prometheus.WaitForAsync("sum(relay_source_reconnects_total{stream=\"cam1\"})", _ => true, Timeout);
 
             await camera.PowerOffAsync();
@@ -38,6 +40,7 @@ public sealed partial class MetricsTests(ITestOutputHelper output) : InteropTest
             var up = await prometheus.WaitForAsync("relay_stream_up{stream=\"cam1\"}", v => v == 1, Timeout);
 
             Assert.Equal(3, counted);
+            Assert.True(tcpBytes > 0 && udpBytes > 0, "bytes sent to readers are counted for both transports");
             Assert.Equal(0, down);
             Assert.True(reconnects > reconnectsBefore);
             Assert.Equal(1, up);
