@@ -30,6 +30,22 @@ public abstract class PooledFrame
         set => _buffer = value;
     }
 
+    /// <summary>
+    /// Called once the last reference is gone and the buffer is back in the pool; a frame type that reuses its
+    /// objects keeps this one for <see cref="Reuse"/>.
+    /// </summary>
+    protected virtual void OnReleased()
+    {
+    }
+
+    /// <summary>Gives a released frame a new buffer and one reference again (only for an object no one holds).</summary>
+    /// <param name="buffer">A buffer from <see cref="MediaBufferPool.Rent"/>; the frame owns it.</param>
+    protected void Reuse(byte[] buffer)
+    {
+        _buffer = buffer;
+        Volatile.Write(ref _references, 1);
+    }
+
     /// <summary>Adds a reference.</summary>
     public void AddRef()
     {
@@ -50,6 +66,8 @@ public abstract class PooledFrame
             {
                 MediaBufferPool.Return(buffer);
             }
+
+            OnReleased();
         }
         else if (remaining < 0)
         {

@@ -9,7 +9,8 @@ namespace Relay.Server.Rtp;
 /// The buffer is laid out ready for RTSP interleaving (RFC 2326 §10.12): each packet is preceded by
 /// <c>$</c>, its channel (2 × track for RTP, +1 for RTCP) and its 16-bit length, so a TCP reader on the
 /// default channels sends the whole frame in one write, and a UDP reader sends each packet without the
-/// 4-byte prefix. Pooled and reference-counted (see <see cref="IMediaFrame"/>).
+/// 4-byte prefix. Pooled and reference-counted (see <see cref="IMediaFrame"/>); the frame objects are reused too,
+/// so packetizing a frame allocates nothing once a stream runs.
 /// </summary>
 internal sealed class RtpFrame : PooledFrame, IMediaFrame
 {
@@ -19,23 +20,24 @@ internal sealed class RtpFrame : PooledFrame, IMediaFrame
     /// <summary>Size of the fixed RTP header Relay writes (no CSRC, no extension).</summary>
     public const int RtpHeaderLength = 12;
 
-    private RtpFrame(byte[] buffer, int trackIndex, bool isKeyframe, bool isControl, TimeSpan dts)
+    // Released frame objects, for Rent. Bounded: what is in flight at a peak (GOP caches, reader queues) is at most a
+    // few thousand frames; beyond the bound the GC takes them.
+    private const int PooledObjects = 4096;
+    private static readonly Stack<RtpFrame> Released = new();
+
+    private RtpFrame(byte[] buffer)
         : base(buffer)
     {
-        TrackIndex = trackIndex;
-        IsKeyframe = isKeyframe;
-        IsControl = isControl;
-        Dts = dts;
     }
 
     /// <inheritdoc />
-    public int TrackIndex { get; }
+    public int TrackIndex { get; private set; }
 
     /// <inheritdoc />
-    public bool IsKeyframe { get; }
+    public bool IsKeyframe { get; private set; }
 
     /// <summary>Gets a value indicating whether this frame holds RTCP rather than RTP.</summary>
-    public bool IsControl { get; }
+    public bool IsControl { get; private set; }
 
     /// <summary>Gets the interleaved channel the packets are framed on: the default numbering, 2n for RTP, 2n+1 for RTCP.</summary>
     public int Channel => (2 * TrackIndex) + (IsControl ? 1 : 0);
@@ -44,7 +46,7 @@ internal sealed class RtpFrame : PooledFrame, IMediaFrame
     public int Length { get; private set; }
 
     /// <inheritdoc />
-    public TimeSpan Dts { get; }
+    public TimeSpan Dts { get; private set; }
 
     /// <summary>Gets the number of packets.</summary>
     public int PacketCount { get; private set; }
@@ -62,8 +64,46 @@ internal sealed class RtpFrame : PooledFrame, IMediaFrame
     public ReadOnlyMemory<byte> Memory => Buffer.AsMemory(0, Length);
 
     /// <summary>Creates an empty frame; the caller owns one reference.</summary>
-    public static RtpFrame Rent(int trackIndex, bool isKeyframe, TimeSpan dts, int capacity, bool isControl = false) =>
-        new(MediaBufferPool.Rent(Math.Max(capacity, 64)), trackIndex, isKeyframe, isControl, dts);
+    public static RtpFrame Rent(int trackIndex, bool isKeyframe, TimeSpan dts, int capacity, bool isControl = false)
+    {
+        var buffer = MediaBufferPool.Rent(Math.Max(capacity, 64));
+        RtpFrame? frame;
+        lock (Released)
+        {
+            Released.TryPop(out frame);
+        }
+
+        if (frame is null)
+        {
+            frame = new RtpFrame(buffer);
+        }
+        else
+        {
+            frame.Reuse(buffer);
+        }
+
+        frame.TrackIndex = trackIndex;
+        frame.IsKeyframe = isKeyframe;
+        frame.IsControl = isControl;
+        frame.Dts = dts;
+        frame.Length = 0;
+        frame.PacketCount = 0;
+        frame.FirstSequence = 0;
+        frame.FirstTimestamp = 0;
+        return frame;
+    }
+
+    /// <inheritdoc />
+    protected override void OnReleased()
+    {
+        lock (Released)
+        {
+            if (Released.Count < PooledObjects)
+            {
+                Released.Push(this);
+            }
+        }
+    }
 
     /// <summary>Enumerates the packets (without their interleaved prefixes).</summary>
     public PacketEnumerator Packets => new(Data);

@@ -14,6 +14,9 @@ namespace Relay.Benchmarks;
 /// The frame is a 720p-sized H.264 picture (a 60 KB keyframe or a 9 KB delta frame) at MTU 1400. Steady state must not
 /// allocate: the Allocated column is per frame. <see cref="SendToUdpReadersPerPacket"/> is the baseline: one message
 /// per packet, as before UDP segmentation offload (forced through a socket that refuses it).
+/// <see cref="SendToTcpReaders"/> is the interleaved fan-out: the frame, already framed for RTSP over TCP, written to
+/// each reader's connection in one non-blocking send (the TCP fast path of <c>TcpDelivery</c>); the readers are drained
+/// so their windows stay open, as for viewers that keep up.
 /// </summary>
 [MemoryDiagnoser]
 public class HotPathBenchmarks
@@ -29,6 +32,10 @@ public class HotPathBenchmarks
     private NativeSocketAddress[] _readers = [];
     private Socket _perPacketSender = null!;
     private UdpBatch _perPacketBatch = null!;
+    private readonly List<Socket> _tcpSenders = [];
+    private readonly List<Socket> _tcpReceivers = [];
+    private readonly CancellationTokenSource _drainStop = new();
+    private Task[] _drains = [];
 
     /// <summary>Gets or sets whether the unit is a keyframe (60 KB, 43 packets) or a delta frame (9 KB, 7 packets).</summary>
     [Params(true, false)]
@@ -68,9 +75,39 @@ public class HotPathBenchmarks
         }
     }
 
+    /// <summary>Connects the TCP readers (loopback pairs, non-blocking on the relay's side) and starts draining them.</summary>
+    [GlobalSetup(Target = nameof(SendToTcpReaders))]
+    public void SetupTcp()
+    {
+        Setup();
+        using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        listener.Listen(Readers);
+        for (var i = 0; i < Readers; i++)
+        {
+            var receiver = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+            receiver.Connect(listener.LocalEndPoint!);
+            var sender = listener.Accept();
+            sender.Blocking = false;
+            sender.NoDelay = true;
+            _tcpSenders.Add(sender);
+            _tcpReceivers.Add(receiver);
+        }
+
+        _drains = _tcpReceivers.Select(r => Task.Run(() => DrainAsync(r, _drainStop.Token))).ToArray();
+    }
+
     [GlobalCleanup]
     public void Cleanup()
     {
+        _drainStop.Cancel();
+        foreach (var socket in _tcpSenders.Concat(_tcpReceivers))
+        {
+            socket.Dispose();
+        }
+
+        Task.WaitAll(_drains);
+
         _frame.Release();
         _unit.Release();
         _batch.Dispose();
@@ -107,6 +144,22 @@ public class HotPathBenchmarks
         }
 
         batch.Flush();
+        return bytes;
+    }
+
+    /// <summary>One frame to every TCP reader: one non-blocking send of the interleaved frame per reader.</summary>
+    /// <returns>The bytes the kernel took (a reader whose window is full takes less; the product would queue the rest).</returns>
+    [Benchmark]
+    public long SendToTcpReaders()
+    {
+        long bytes = 0;
+        var data = _frame.Data;
+        foreach (var sender in _tcpSenders)
+        {
+            var sent = sender.Send(data, SocketFlags.None, out var error);
+            bytes += error == SocketError.Success ? sent : 0;
+        }
+
         return bytes;
     }
 
@@ -153,6 +206,22 @@ public class HotPathBenchmarks
             {
                 bench.Cleanup();
             }
+        }
+    }
+
+    /// <summary>Reads a TCP reader until stopped; awaiting socket receives allocates nothing once running.</summary>
+    private static async Task DrainAsync(Socket receiver, CancellationToken cancellationToken)
+    {
+        var buffer = new byte[1 << 16];
+        try
+        {
+            while (await receiver.ReceiveAsync(buffer, SocketFlags.None, cancellationToken) > 0)
+            {
+            }
+        }
+        catch (Exception e) when (e is OperationCanceledException or SocketException or ObjectDisposedException)
+        {
+            // Stopped.
         }
     }
 
