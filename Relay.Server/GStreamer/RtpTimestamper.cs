@@ -71,7 +71,7 @@ internal static unsafe class RtpTimestamper
         _ = GObject.g_signal_connect_data(manager, "request-jitterbuffer", (IntPtr)callback, IntPtr.Zero, null, 0);
     }
 
-    /// <summary>The timestamp a packet gets (nanoseconds), from the stream state; public for unit tests.</summary>
+    /// <summary>The timestamps a track's packets get (nanoseconds); its own type so unit tests can drive it.</summary>
     internal sealed class Clock
     {
         // A jump in RTP time larger than this (either way) is a new timeline (an encoder restart), not a frame gap.
