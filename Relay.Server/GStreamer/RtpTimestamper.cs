@@ -22,14 +22,6 @@ namespace Relay.Server.GStreamer;
 internal static unsafe class RtpTimestamper
 {
     private const string StateKey = "relay-rtp-timestamper";
-    private const int GstPadSrc = 1;
-    private const int GstPadSink = 2;
-    private const int GstPadAlways = 0;
-    private const int GstPadRequest = 2;
-    private const int GstEventCaps = 12814; // GST_EVENT_CAPS
-    private const uint GstPadFlagProxyCaps = 4096; // GST_PAD_FLAG_PROXY_CAPS
-    private const uint GstPadFlagProxyAllocation = 8192; // GST_PAD_FLAG_PROXY_ALLOCATION
-    private const ulong ClockTimeNone = ulong.MaxValue;
     private const uint LatencyProperty = 1;
 
     private static readonly Lazy<nuint> s_type = new(Register, LazyThreadSafetyMode.ExecutionAndPublication);
@@ -96,14 +88,14 @@ internal static unsafe class RtpTimestamper
                 _started = true;
                 _last = rtpTime;
                 _extended = rtpTime;
-                Anchor(stamped == ClockTimeNone ? 0 : stamped);
+                Anchor(stamped == GstConstants.ClockTimeNone ? 0 : stamped);
             }
             else
             {
                 var step = (int)(rtpTime - _last);
                 _last = rtpTime;
                 _extended += step;
-                if (stamped != ClockTimeNone)
+                if (stamped != GstConstants.ClockTimeNone)
                 {
                     Anchor(stamped);
                 }
@@ -174,9 +166,9 @@ internal static unsafe class RtpTimestamper
             GObject.g_object_class_install_property(klass, LatencyProperty, GObject.g_param_spec_uint("latency", "Latency", "Accepted and ignored: nothing is buffered", 0, uint.MaxValue, 0, 3));
 
             var any = Gst.gst_caps_new_any();
-            Gst.gst_element_class_add_pad_template(klass, Gst.gst_pad_template_new("sink", GstPadSink, GstPadAlways, any));
-            Gst.gst_element_class_add_pad_template(klass, Gst.gst_pad_template_new("src", GstPadSrc, GstPadAlways, any));
-            Gst.gst_element_class_add_pad_template(klass, Gst.gst_pad_template_new("sink_rtcp", GstPadSink, GstPadRequest, any));
+            Gst.gst_element_class_add_pad_template(klass, Gst.gst_pad_template_new("sink", GstConstants.PadSink, GstConstants.PadAlways, any));
+            Gst.gst_element_class_add_pad_template(klass, Gst.gst_pad_template_new("src", GstConstants.PadSrc, GstConstants.PadAlways, any));
+            Gst.gst_element_class_add_pad_template(klass, Gst.gst_pad_template_new("sink_rtcp", GstConstants.PadSink, GstConstants.PadRequest, any));
             Gst.gst_mini_object_unref(any);
             Gst.gst_element_class_set_static_metadata(
                 klass,
@@ -203,8 +195,8 @@ internal static unsafe class RtpTimestamper
             delegate* unmanaged[Cdecl]<IntPtr, IntPtr, IntPtr, int> events = &SinkEvent;
             Gst.gst_pad_set_chain_function_full(sink, chain, IntPtr.Zero, IntPtr.Zero);
             Gst.gst_pad_set_event_function_full(sink, events, IntPtr.Zero, IntPtr.Zero);
-            SetFlags(sink, GstPadFlagProxyCaps | GstPadFlagProxyAllocation);
-            SetFlags(src, GstPadFlagProxyCaps | GstPadFlagProxyAllocation);
+            SetFlags(sink, GstConstants.PadFlagProxyCaps | GstConstants.PadFlagProxyAllocation);
+            SetFlags(src, GstConstants.PadFlagProxyCaps | GstConstants.PadFlagProxyAllocation);
             _ = Gst.gst_element_add_pad(instance, sink); // fails only for a duplicate name
             _ = Gst.gst_element_add_pad(instance, src);
 
@@ -300,7 +292,7 @@ internal static unsafe class RtpTimestamper
     {
         try
         {
-            if (Gst.EventType(evt) == GstEventCaps && StateOf(parent) is { } state)
+            if (Gst.EventType(evt) == GstConstants.EventCaps && StateOf(parent) is { } state)
             {
                 Gst.gst_event_parse_caps(evt, out var caps);
                 var structure = caps == IntPtr.Zero ? IntPtr.Zero : Gst.gst_caps_get_structure(caps, 0);
@@ -354,7 +346,7 @@ internal static unsafe class RtpTimestamper
         }
 
         var stamped = Gst.BufferPts(buffer);
-        if (stamped == ClockTimeNone)
+        if (stamped == GstConstants.ClockTimeNone)
         {
             stamped = Gst.BufferDts(buffer);
         }
@@ -362,7 +354,7 @@ internal static unsafe class RtpTimestamper
         var time = state.Clock.Next(BinaryPrimitives.ReadUInt32BigEndian(new ReadOnlySpan<byte>(header + 4, 4)), stamped);
         buffer = Gst.gst_mini_object_make_writable(buffer);
         Gst.SetBufferPts(buffer, time);
-        Gst.SetBufferDts(buffer, ClockTimeNone);
+        Gst.SetBufferDts(buffer, GstConstants.ClockTimeNone);
         return buffer;
     }
 

@@ -156,6 +156,27 @@ internal static class GstConstants
 
     /// <summary>G_PRIORITY_DEFAULT.</summary>
     public const int PriorityDefault = 0;
+
+    /// <summary>GST_PAD_SRC (GstPadDirection).</summary>
+    public const int PadSrc = 1;
+
+    /// <summary>GST_PAD_SINK (GstPadDirection).</summary>
+    public const int PadSink = 2;
+
+    /// <summary>GST_PAD_ALWAYS (GstPadPresence).</summary>
+    public const int PadAlways = 0;
+
+    /// <summary>GST_PAD_REQUEST (GstPadPresence).</summary>
+    public const int PadRequest = 2;
+
+    /// <summary>GST_PAD_FLAG_PROXY_CAPS: caps queries pass through the pad's element.</summary>
+    public const uint PadFlagProxyCaps = 1 << 12;
+
+    /// <summary>GST_PAD_FLAG_PROXY_ALLOCATION: allocation queries pass through the pad's element.</summary>
+    public const uint PadFlagProxyAllocation = 1 << 13;
+
+    /// <summary>GST_EVENT_CAPS (GstEventType).</summary>
+    public const int EventCaps = 12814;
 }
 
 /// <summary>GstMapInfo (104 bytes on LP64). Only data and size are read.</summary>
