@@ -11,6 +11,11 @@ namespace Relay.Server.Rtp;
 /// default channels sends the whole frame in one write, and a UDP reader sends each packet without the
 /// 4-byte prefix. Pooled and reference-counted (see <see cref="IMediaFrame"/>); the frame objects are reused too,
 /// so packetizing a frame allocates nothing once a stream runs.
+/// <para>
+/// A GOP cache keeps <em>hollow</em> frames (<see cref="Hollow"/>): the access unit (shared with the stream's own GOP
+/// cache) and the numbers its packets had, but no packets. <see cref="Fill"/> builds them again, byte for byte, when a
+/// reader joins, so a camera's GOP is held once instead of twice.
+/// </para>
 /// </summary>
 internal sealed class RtpFrame : PooledFrame, IMediaFrame
 {
@@ -24,6 +29,9 @@ internal sealed class RtpFrame : PooledFrame, IMediaFrame
     // few thousand frames; beyond the bound the GC takes them.
     private const int PooledObjects = 4096;
     private static readonly Stack<RtpFrame> Released = new();
+
+    private AccessUnit? _unit; // a hollow frame's access unit (one reference)
+    private int _replaySequence = -1; // while filling: the sequence number of the next packet
 
     private RtpFrame(byte[] buffer)
         : base(buffer)
@@ -57,6 +65,9 @@ internal sealed class RtpFrame : PooledFrame, IMediaFrame
     /// <summary>Gets the RTP timestamp of the first packet.</summary>
     public uint FirstTimestamp { get; private set; }
 
+    /// <summary>Gets a value indicating whether the frame holds no packets yet (see <see cref="Fill"/>).</summary>
+    public bool IsHollow => _unit is not null;
+
     /// <summary>Gets the packets with their interleaved prefixes, on the default channels.</summary>
     public ReadOnlySpan<byte> Data => Buffer.AsSpan(0, Length);
 
@@ -66,22 +77,7 @@ internal sealed class RtpFrame : PooledFrame, IMediaFrame
     /// <summary>Creates an empty frame; the caller owns one reference.</summary>
     public static RtpFrame Rent(int trackIndex, bool isKeyframe, TimeSpan dts, int capacity, bool isControl = false)
     {
-        var buffer = MediaBufferPool.Rent(Math.Max(capacity, 64));
-        RtpFrame? frame;
-        lock (Released)
-        {
-            Released.TryPop(out frame);
-        }
-
-        if (frame is null)
-        {
-            frame = new RtpFrame(buffer);
-        }
-        else
-        {
-            frame.Reuse(buffer);
-        }
-
+        var frame = Obtain(MediaBufferPool.Rent(Math.Max(capacity, 64)));
         frame.TrackIndex = trackIndex;
         frame.IsKeyframe = isKeyframe;
         frame.IsControl = isControl;
@@ -93,9 +89,81 @@ internal sealed class RtpFrame : PooledFrame, IMediaFrame
         return frame;
     }
 
+    /// <summary>
+    /// Creates a hollow copy of <paramref name="built"/>, just packetized from <paramref name="unit"/>: it keeps a
+    /// reference to the unit and the packets' numbers, and reports the same length (for cache bounds), but holds no
+    /// packets until <see cref="Fill"/>. The caller owns one reference.
+    /// </summary>
+    public static RtpFrame Hollow(RtpFrame built, AccessUnit unit)
+    {
+        unit.AddRef();
+        var frame = Obtain([]);
+        frame._unit = unit;
+        frame.TrackIndex = built.TrackIndex;
+        frame.IsKeyframe = built.IsKeyframe;
+        frame.IsControl = false;
+        frame.Dts = built.Dts;
+        frame.Length = built.Length;
+        frame.PacketCount = built.PacketCount;
+        frame.FirstSequence = built.FirstSequence;
+        frame.FirstTimestamp = built.FirstTimestamp;
+        return frame;
+    }
+
+    /// <summary>
+    /// Builds a hollow frame's packets again: the same packetizer and track give the same bytes, with the sequence
+    /// numbers the packets had when first built; the track's own numbering and counts are left alone. Only for a frame
+    /// no one else holds yet (a GOP cache fills its frames before offering them); a full frame is left as it is.
+    /// </summary>
+    public void Fill(RtpPacketizer packetizer, RtpTrack track)
+    {
+        if (_unit is not { } unit)
+        {
+            return;
+        }
+
+        Buffer = MediaBufferPool.Rent(Math.Max(Length, 64));
+        Length = 0;
+        PacketCount = 0;
+        _replaySequence = FirstSequence;
+        try
+        {
+            packetizer.Packetize(unit, track, this);
+        }
+        finally
+        {
+            _replaySequence = -1;
+            _unit = null;
+            unit.Release();
+        }
+    }
+
+    private static RtpFrame Obtain(byte[] buffer)
+    {
+        RtpFrame? frame;
+        lock (Released)
+        {
+            Released.TryPop(out frame);
+        }
+
+        if (frame is null)
+        {
+            return new RtpFrame(buffer);
+        }
+
+        frame.Reuse(buffer);
+        return frame;
+    }
+
     /// <inheritdoc />
     protected override void OnReleased()
     {
+        if (_unit is { } unit)
+        {
+            _unit = null;
+            unit.Release();
+        }
+
         lock (Released)
         {
             if (Released.Count < PooledObjects)
@@ -113,7 +181,7 @@ internal sealed class RtpFrame : PooledFrame, IMediaFrame
     {
         var packetLength = RtpHeaderLength + prefix.Length + payload.Length;
         var span = Reserve(InterleavedHeaderLength + packetLength);
-        var sequence = track.NextSequence++;
+        var sequence = _replaySequence < 0 ? track.NextSequence++ : (ushort)_replaySequence++;
         span[0] = (byte)'$';
         span[1] = (byte)(2 * TrackIndex);
         BinaryPrimitives.WriteUInt16BigEndian(span[2..], (ushort)packetLength);
@@ -133,7 +201,10 @@ internal sealed class RtpFrame : PooledFrame, IMediaFrame
 
         PacketCount++;
         Length += InterleavedHeaderLength + packetLength;
-        track.OnSent(prefix.Length + payload.Length, timestamp);
+        if (_replaySequence < 0)
+        {
+            track.OnSent(prefix.Length + payload.Length, timestamp);
+        }
     }
 
     /// <summary>Appends one RTCP packet (already encoded) on the track's control channel.</summary>

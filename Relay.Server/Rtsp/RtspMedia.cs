@@ -7,10 +7,11 @@ namespace Relay.Server.Rtsp;
 
 /// <summary>
 /// A stream as the RTSP server serves it: each access unit is packetized <b>once</b> into an
-/// <see cref="RtpFrame"/> (one SSRC, sequence and timestamp space per track), kept in an RTP GOP cache, and
-/// offered to every playing session's queue. A new session gets the cached GOP first (SPS/PPS, keyframe, then
-/// what followed, with their original sequence numbers, so the stream stays continuous), then live frames.
-/// Subscribed to its <see cref="StreamHub"/> for as long as the stream exists.
+/// <see cref="RtpFrame"/> (one SSRC, sequence and timestamp space per track) and offered to every playing session's
+/// queue. A new session gets the cached GOP first (SPS/PPS, keyframe, then what followed, with their original
+/// sequence numbers, so the stream stays continuous), then live frames. The GOP cache holds hollow frames (the access
+/// units the stream caches anyway, and their packets' numbers), filled when a session joins: one copy of a camera's
+/// GOP in memory, not two. Subscribed to its <see cref="StreamHub"/> for as long as the stream exists.
 /// </summary>
 internal sealed class RtspMedia : IStreamSubscriber, IDisposable
 {
@@ -97,6 +98,11 @@ internal sealed class RtspMedia : IStreamSubscriber, IDisposable
         {
             session.BeginPlay(_anchor >= 0 && session.HasTrack(_anchor) ? _anchor : -1, options);
             var gop = startAt == StartAt.Keyframe ? _gop.Units : [];
+            foreach (var frame in gop)
+            {
+                frame.Fill(_packetizers[frame.TrackIndex], _tracks[frame.TrackIndex]);
+            }
+
             var info = new List<(int, ushort, uint)>();
             foreach (var index in session.TrackIndexes)
             {
@@ -181,7 +187,7 @@ internal sealed class RtspMedia : IStreamSubscriber, IDisposable
                 var frame = Packetize(unit);
                 if (frame is not null)
                 {
-                    _gop.Add(frame);
+                    Cache(frame, unit);
                     frame.Release();
                 }
             }
@@ -204,7 +210,7 @@ internal sealed class RtspMedia : IStreamSubscriber, IDisposable
                 _gop.SetBounds(Stream.Config.GopCacheMaxBytes, Stream.Config.GopCacheMaxDuration);
             }
 
-            _gop.Add(frame);
+            Cache(frame, unit);
             var batch = _batch ??= _udp is null ? null : new UdpBatch(_udp.RtpSocket);
             batch?.Begin(frame);
             try
@@ -292,6 +298,14 @@ internal sealed class RtspMedia : IStreamSubscriber, IDisposable
         _packetizers = tracks.Select(t => RtpPacketizer.For(t, _config.Mtu)).ToArray();
         _anchor = anchorTrack;
         _gop.AnchorTrack = anchorTrack;
+    }
+
+    /// <summary>Keeps <paramref name="frame"/>, built from <paramref name="unit"/>, in the GOP cache as a hollow frame.</summary>
+    private void Cache(RtpFrame frame, AccessUnit unit)
+    {
+        var hollow = RtpFrame.Hollow(frame, unit);
+        _gop.Add(hollow);
+        hollow.Release();
     }
 
     private RtpFrame? Packetize(AccessUnit unit)

@@ -76,7 +76,14 @@ public static partial class Clients
     /// eos-after ! rtpstreampay ! filesink</c>) and returns the NAL unit types they start, a fragmented NAL unit
     /// counted once: a reader that starts on a keyframe sees 7, 8, 5.
     /// </summary>
-    public static async Task<List<int>> FirstVideoNalTypesAsync(Uri url, string transport, int packets, int count = 3)
+    public static async Task<List<int>> FirstVideoNalTypesAsync(Uri url, string transport, int packets, int count = 3) =>
+        NalTypes(await FirstVideoPacketsAsync(url, transport, packets), count);
+
+    /// <summary>
+    /// Captures the first <paramref name="packets"/> video RTP packets a new reader receives (<c>rtspsrc ! identity
+    /// eos-after ! rtpstreampay ! filesink</c>), each as RTP it arrived.
+    /// </summary>
+    public static async Task<List<byte[]>> FirstVideoPacketsAsync(Uri url, string transport, int packets)
     {
         var file = Path.GetTempFileName();
         try
@@ -90,7 +97,16 @@ public static partial class Clients
                 throw new InvalidOperationException($"gst-launch failed ({result.ExitCode}): {result.Stderr}");
             }
 
-            return NalTypes(await File.ReadAllBytesAsync(file), count);
+            var stream = await File.ReadAllBytesAsync(file);
+            var captured = new List<byte[]>();
+            for (var offset = 0; offset + 2 <= stream.Length;)
+            {
+                var length = BinaryPrimitives.ReadUInt16BigEndian(stream.AsSpan(offset));
+                captured.Add(stream.AsSpan(offset + 2, length).ToArray());
+                offset += 2 + length;
+            }
+
+            return captured;
         }
         finally
         {
@@ -116,16 +132,17 @@ public static partial class Clients
         return errors > 0 && errors == RtspsrcShutdownRace().Count(stderr);
     }
 
-    /// <summary>Reads RFC 4571 framing (16-bit length, one RTP packet) and returns the first H.264 NAL unit types.</summary>
-    private static List<int> NalTypes(byte[] rfc4571, int count)
+    /// <summary>Gets the first H.264 NAL unit types that RTP packets start.</summary>
+    public static List<int> NalTypes(List<byte[]> packets, int count)
     {
         var types = new List<int>();
-        var offset = 0;
-        while (offset + 2 < rfc4571.Length && types.Count < count)
+        foreach (var packet in packets)
         {
-            var length = BinaryPrimitives.ReadUInt16BigEndian(rfc4571.AsSpan(offset));
-            var packet = rfc4571.AsSpan(offset + 2, length);
-            offset += 2 + length;
+            if (types.Count == count)
+            {
+                break;
+            }
+
             var payload = packet[(12 + (4 * (packet[0] & 0x0F)))..];
             var type = payload[0] & 0x1F;
             if (type == 28)

@@ -136,6 +136,60 @@ public sealed class RtpPacketizerTests
         Assert.Equal(4 + 12 + 3, data.Length);
     }
 
+    [Fact]
+    public void A_hollow_frame_fills_with_the_same_bytes_and_numbers_and_leaves_the_track_alone()
+    {
+        var track = new RtpTrack(Video, 96);
+        track.NextSequence = 65534; // the frame's numbers wrap
+        var random = new Random(20261203);
+        var nal = new byte[4000];
+        nal[0] = 0x65;
+        for (var i = 1; i < nal.Length; i++)
+        {
+            nal[i] = (byte)random.Next(1, 256);
+        }
+
+        var unit = Unit([0, 0, 0, 1, 0x67, 1, 2], [0, 0, 0, 1, 0x68, 3], [0, 0, 0, 1, .. nal]);
+        var packetizer = new H264Packetizer(1400);
+        var built = RtpFrame.Rent(0, true, unit.Dts, packetizer.EstimateFrameSize(unit));
+        packetizer.Packetize(unit, track, built);
+        var hollow = RtpFrame.Hollow(built, unit);
+        var expected = built.Data.ToArray();
+        built.Release();
+        unit.Release(); // the hollow frame holds its own reference
+        var next = track.NextSequence;
+        var sent = (track.PacketsSent, track.OctetsSent);
+
+        Assert.True(hollow.IsHollow);
+        Assert.Equal(expected.Length, hollow.Length);
+        hollow.Fill(packetizer, track);
+
+        Assert.False(hollow.IsHollow);
+        Assert.Equal(expected, hollow.Data.ToArray());
+        Assert.Equal((ushort)65534, hollow.FirstSequence);
+        Assert.Equal(next, track.NextSequence);
+        Assert.Equal(sent, (track.PacketsSent, track.OctetsSent));
+        Assert.Equal(0, unit.ReferenceCount); // filling let go of the access unit
+        hollow.Release();
+    }
+
+    [Fact]
+    public void A_hollow_frame_released_unfilled_lets_go_of_its_access_unit()
+    {
+        var track = new RtpTrack(Video, 96);
+        var unit = Unit([0, 0, 1, 0x65, 9, 9]);
+        var packetizer = new H264Packetizer(1400);
+        var built = RtpFrame.Rent(0, true, unit.Dts, packetizer.EstimateFrameSize(unit));
+        packetizer.Packetize(unit, track, built);
+        var hollow = RtpFrame.Hollow(built, unit);
+        built.Release();
+
+        Assert.Equal(2, unit.ReferenceCount);
+        hollow.Release();
+        Assert.Equal(1, unit.ReferenceCount);
+        unit.Release();
+    }
+
     internal static AccessUnit Unit(params byte[][] nals)
     {
         var bytes = nals.SelectMany(n => n).ToArray();

@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using Relay.Tests.Fixtures;
 using Xunit.Abstractions;
 
@@ -112,12 +113,16 @@ public sealed class RtspClientTests(ITestOutputHelper output) : InteropTestBase(
         await using var relay = await StartRelayAsync(camera.Url);
         await Clients.ProbeAsync(relay.RtspUrl("cam1"), "tcp");
 
-        // Several readers join at different points of the GOP; each must start at SPS, PPS, IDR.
+        // Several readers join at different points of the GOP; each must start at SPS, PPS, IDR, and the cached GOP
+        // (rebuilt from the stream's access units for each join) must run on into the live packets without a gap.
         for (var i = 0; i < 3; i++)
         {
-            var types = await Clients.FirstVideoNalTypesAsync(relay.RtspUrl("cam1"), transport, packets: 30);
+            var packets = await Clients.FirstVideoPacketsAsync(relay.RtspUrl("cam1"), transport, packets: 120);
 
-            Assert.Equal([7, 8, 5], types);
+            Assert.Equal([7, 8, 5], Clients.NalTypes(packets, 3));
+            Assert.InRange(packets.Count, 100, 120); // identity eos-after ends the capture one packet short
+            var sequences = packets.Select(p => BinaryPrimitives.ReadUInt16BigEndian(p.AsSpan(2))).ToList();
+            Assert.All(sequences.Zip(sequences.Skip(1)), p => Assert.Equal((ushort)(p.First + 1), p.Second));
             await Task.Delay(TimeSpan.FromMilliseconds(330)); // the scenario: the next reader joins later in the GOP
         }
     }

@@ -42,4 +42,40 @@ public sealed class MediaBufferPoolTests
         var huge = MediaBufferPool.Rent((16 << 20) + 1);
         Assert.Equal((16 << 20) + 1, huge.Length);
     }
+
+    [Fact]
+    public void A_trim_drops_only_the_buffers_that_were_not_rented_since_the_previous_trim()
+    {
+        var sizeClass = new MediaBufferPool.SizeClass(capacity: 8);
+        for (var i = 0; i < 6; i++)
+        {
+            sizeClass.Return(new byte[1024]);
+        }
+
+        Assert.Equal(0, sizeClass.Trim()); // returned during this interval: not idle for a whole one yet
+        Assert.Equal(6, sizeClass.Count);
+
+        var a = sizeClass.TryRent()!;
+        var b = sizeClass.TryRent()!;
+        sizeClass.Return(a);
+        sizeClass.Return(b);
+        Assert.Equal(4 * 1024, sizeClass.Trim()); // two were needed in this interval, four were not
+        Assert.Equal(2, sizeClass.Count);
+
+        Assert.Equal(2 * 1024, sizeClass.Trim()); // an interval in which nothing was rented
+        Assert.Equal(0, sizeClass.Count);
+        Assert.Null(sizeClass.TryRent());
+    }
+
+    [Fact]
+    public void A_size_class_keeps_no_more_than_its_capacity()
+    {
+        var sizeClass = new MediaBufferPool.SizeClass(capacity: 2);
+        for (var i = 0; i < 5; i++)
+        {
+            sizeClass.Return(new byte[1024]);
+        }
+
+        Assert.Equal(2, sizeClass.Count);
+    }
 }
