@@ -26,6 +26,7 @@ public static class MediaBufferPool
     private static readonly SizeClass[] Classes = Enumerable.Range(0, ClassCount).Select(_ => new SizeClass(PerClass)).ToArray();
     private static long s_allocated;
     private static long s_nextTrim = Environment.TickCount64 + TrimIntervalMilliseconds;
+    private static long s_droppedSinceCollection;
 
     /// <summary>Gets the number of buffers allocated since start (a steady stream stops increasing it).</summary>
     public static long Allocated => Interlocked.Read(ref s_allocated);
@@ -74,7 +75,7 @@ public static class MediaBufferPool
 
     /// <summary>
     /// Drops the buffers that stayed in the pool since the previous trim (the pool does this itself every few
-    /// seconds); after a large drop, queues a compacting collection so the memory leaves the process.
+    /// seconds); once a megabyte was dropped, queues a compacting collection so the memory leaves the process.
     /// </summary>
     /// <returns>The bytes dropped.</returns>
     public static long Trim()
@@ -85,8 +86,10 @@ public static class MediaBufferPool
             dropped += sizeClass.Trim();
         }
 
-        if (dropped >= CollectAfterBytes)
+        // Counted across trims: dropped buffers are garbage in the oldest generation, which only a full collection frees.
+        if (Interlocked.Add(ref s_droppedSinceCollection, dropped) >= CollectAfterBytes)
         {
+            Interlocked.Exchange(ref s_droppedSinceCollection, 0);
             // Off the caller's thread (often a stream's ingest thread). Pooled buffers are long-lived, so they sit in
             // the oldest generation, which a relay's small allocation rate almost never collects by itself.
             ThreadPool.UnsafeQueueUserWorkItem(static _ => GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true), null);

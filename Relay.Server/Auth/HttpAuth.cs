@@ -31,17 +31,13 @@ internal static class Policies
     public static IServiceCollection AddRelayAuth(this IServiceCollection services)
     {
         services.AddSingleton<AccessControl>();
-        services.AddAuthentication(RelayAuthenticationHandler.Scheme)
+        // The authentication core only: AddAuthentication would also bring Data Protection, which Relay's scheme never
+        // uses (no cookies, no antiforgery). Its key ring loaded OpenSSL at start (~5 MB resident) and wrote key files
+        // under the home directory, and its XML key store put System.Xml into the binary.
+        services.AddAuthenticationCore(o => o.DefaultScheme = RelayAuthenticationHandler.Scheme);
+        services.AddWebEncoders();
+        new AuthenticationBuilder(services)
             .AddScheme<AuthenticationSchemeOptions, RelayAuthenticationHandler>(RelayAuthenticationHandler.Scheme, null);
-        // AddAuthentication brings Data Protection, which Relay's schemes never use (no cookies, no antiforgery). Its
-        // hosted service only builds a key ring at start: that loaded OpenSSL (~5 MB resident) and wrote key files
-        // under the home directory. Without it the key ring would be made on first use, which never comes.
-        var keyRingWarmUp = services.FirstOrDefault(d => d.ServiceType == typeof(IHostedService)
-            && d.ImplementationType?.FullName == "Microsoft.AspNetCore.DataProtection.Internal.DataProtectionHostedService");
-        if (keyRingWarmUp is not null)
-        {
-            services.Remove(keyRingWarmUp);
-        }
 
         services.AddSingleton<IAuthorizationHandler, ScopeHandler>();
         services.AddAuthorizationBuilder()
