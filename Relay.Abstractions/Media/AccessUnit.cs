@@ -22,8 +22,8 @@ public sealed class AccessUnit : PooledFrame, IMediaFrame
     /// <inheritdoc />
     public int TrackIndex { get; }
 
-    /// <inheritdoc />
-    public bool IsKeyframe { get; }
+    /// <summary>Gets or sets a value indicating whether a decoder can start at this unit (set by its source before anyone else sees it).</summary>
+    public bool IsKeyframe { get; set; }
 
     /// <inheritdoc />
     public int Length { get; }

@@ -109,7 +109,60 @@ internal static class H264
             throw new FormatException("H.264 SPS has an empty picture.");
         }
 
-        return new SequenceParameterSet(profileIdc, constraints, levelIdc, width, height, chromaFormatIdc, bitDepthLuma, bitDepthChroma);
+        return new SequenceParameterSet(profileIdc, constraints, levelIdc, width, height, chromaFormatIdc, bitDepthLuma, bitDepthChroma, ReadFrameRate(ref r));
+    }
+
+    /// <summary>
+    /// Reads the frame rate from the VUI's timing information (§E.1.1), if the SPS carries it: time_scale over two
+    /// num_units_in_tick (a tick is a field). Null when absent, zero or cut short; the picture size stays valid.
+    /// </summary>
+    private static double? ReadFrameRate(ref BitReader r)
+    {
+        try
+        {
+            if (!r.ReadBit())
+            {
+                return null; // vui_parameters_present_flag
+            }
+
+            if (r.ReadBit() && r.ReadBits(8) == 255)
+            {
+                r.Skip(32); // aspect_ratio_idc Extended_SAR: sar_width, sar_height
+            }
+
+            if (r.ReadBit())
+            {
+                r.ReadBit(); // overscan_appropriate_flag
+            }
+
+            if (r.ReadBit())
+            {
+                r.Skip(4); // video_format, video_full_range_flag
+                if (r.ReadBit())
+                {
+                    r.Skip(24); // colour_primaries, transfer_characteristics, matrix_coefficients
+                }
+            }
+
+            if (r.ReadBit())
+            {
+                r.ReadUe(); // chroma_sample_loc_type_top_field
+                r.ReadUe(); // chroma_sample_loc_type_bottom_field
+            }
+
+            if (!r.ReadBit())
+            {
+                return null; // timing_info_present_flag
+            }
+
+            var unitsInTick = r.ReadBits(32);
+            var timeScale = r.ReadBits(32);
+            return unitsInTick == 0 || timeScale == 0 ? null : Math.Round(timeScale / (2.0 * unitsInTick), 3);
+        }
+        catch (FormatException)
+        {
+            return null;
+        }
     }
 
     /// <summary>Tells whether an SPS of this profile carries chroma_format_idc and bit depths (§7.3.2.1.1).</summary>
@@ -139,7 +192,8 @@ internal static class H264
     /// <param name="ChromaFormatIdc">chroma_format_idc (1 = 4:2:0).</param>
     /// <param name="BitDepthLuma">Luma bit depth.</param>
     /// <param name="BitDepthChroma">Chroma bit depth.</param>
-    internal readonly record struct SequenceParameterSet(int ProfileIdc, int Constraints, int LevelIdc, int Width, int Height, int ChromaFormatIdc = 1, int BitDepthLuma = 8, int BitDepthChroma = 8)
+    /// <param name="FrameRate">Frames per second from the VUI timing information, when present.</param>
+    internal readonly record struct SequenceParameterSet(int ProfileIdc, int Constraints, int LevelIdc, int Width, int Height, int ChromaFormatIdc = 1, int BitDepthLuma = 8, int BitDepthChroma = 8, double? FrameRate = null)
     {
         /// <summary>Gets the RFC 6184 profile-level-id (six hex digits).</summary>
         public string ProfileLevelId => $"{ProfileIdc:X2}{Constraints:X2}{LevelIdc:X2}";

@@ -129,6 +129,11 @@ internal sealed partial class IngestSession : ISourceConnection
                 if (unit.IsKeyframe && updated.Kind == MediaKind.Video)
                 {
                     updated = TrackParameters.ApplyInBand(updated, unit.Data.Span);
+                    if (TrackParameters.WithParameterSets(updated, unit) is { } complete)
+                    {
+                        unit.Release();
+                        unit = complete;
+                    }
                 }
 
                 if (!ReferenceEquals(updated, track))

@@ -67,6 +67,69 @@ internal static class TrackParameters
             : track;
     }
 
+    /// <summary>
+    /// Makes a keyframe access unit self-contained: when it lacks the parameter sets (a camera that sends them only
+    /// in the SDP, or only once) and the track knows them, returns a new unit with them in front (the caller releases
+    /// the old one); otherwise null. What a parser's config-interval=-1 did, without the parser's per-stream state.
+    /// </summary>
+    public static AccessUnit? WithParameterSets(TrackInfo track, AccessUnit unit)
+    {
+        if (!unit.IsKeyframe || track.Codec != Codec.H264 || track.Sps.IsEmpty || track.Pps.IsEmpty)
+        {
+            return null;
+        }
+
+        bool hasSps = false, hasPps = false;
+        foreach (var nal in AnnexB.Enumerate(unit.Data.Span))
+        {
+            var type = H264.NalType(nal[0]);
+            hasSps |= type == H264.NalSps;
+            hasPps |= type == H264.NalPps;
+            if (type is H264.NalIdr or H264.NalSlice)
+            {
+                break;
+            }
+        }
+
+        if (hasSps && hasPps)
+        {
+            return null;
+        }
+
+        ReadOnlySpan<byte> startCode = [0, 0, 0, 1];
+        var sps = track.Sps.Span;
+        var pps = track.Pps.Span;
+        var data = unit.Data.Span;
+        var complete = AccessUnit.Rent(unit.TrackIndex, (2 * startCode.Length) + sps.Length + pps.Length + data.Length, isKeyframe: true);
+        var target = complete.GetWritableSpan();
+        startCode.CopyTo(target);
+        sps.CopyTo(target[4..]);
+        startCode.CopyTo(target[(4 + sps.Length)..]);
+        pps.CopyTo(target[(8 + sps.Length)..]);
+        data.CopyTo(target[(8 + sps.Length + pps.Length)..]);
+        complete.Pts = unit.Pts;
+        complete.Dts = unit.Dts;
+        complete.Marker = unit.Marker;
+        return complete;
+    }
+
+    /// <summary>Tells whether an H.264 access unit (Annex B) is a keyframe: its first slice is an IDR slice.</summary>
+    public static bool IsH264Keyframe(ReadOnlySpan<byte> accessUnit)
+    {
+        foreach (var nal in AnnexB.Enumerate(accessUnit))
+        {
+            switch (H264.NalType(nal[0]))
+            {
+                case H264.NalIdr:
+                    return true;
+                case H264.NalSlice or 2 or 3 or 4: // a non-IDR slice or slice data partition
+                    return false;
+            }
+        }
+
+        return false;
+    }
+
     /// <summary>Applies the caps of a parsed track (picture size, frame rate, AAC codec_data, rate, channels).</summary>
     public static TrackInfo ApplyCaps(TrackInfo track, string caps)
     {
@@ -115,10 +178,16 @@ internal static class TrackParameters
 
         try
         {
-            var (width, height) = track.Codec == Codec.H265
-                ? (H265.ParseSps(sps.Span).Width, H265.ParseSps(sps.Span).Height)
-                : (H264.ParseSps(sps.Span).Width, H264.ParseSps(sps.Span).Height);
-            return updated with { Width = width, Height = height };
+            if (track.Codec == Codec.H265)
+            {
+                var h265 = H265.ParseSps(sps.Span);
+                return updated with { Width = h265.Width, Height = h265.Height };
+            }
+
+            // H.264 is ingested without a parser element, so a frame rate the camera did not declare (SDP a=framerate)
+            // comes from the SPS's timing information.
+            var h264 = H264.ParseSps(sps.Span);
+            return updated with { Width = h264.Width, Height = h264.Height, FrameRate = track.FrameRate ?? h264.FrameRate };
         }
         catch (FormatException)
         {

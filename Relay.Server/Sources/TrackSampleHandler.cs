@@ -64,6 +64,12 @@ internal sealed class TrackSampleHandler(IngestSession session, int trackIndex, 
     {
         var unit = AccessUnit.Rent(trackIndex, sample.Size, isKeyframe: !sample.IsDeltaUnit);
         sample.CopyTo(unit.GetWritableSpan());
+        if (codec == Codec.H264)
+        {
+            // No parser element on H.264 ingest (see IngestBranches): the NAL units tell what is a keyframe.
+            unit.IsKeyframe = TrackParameters.IsH264Keyframe(unit.Data.Span);
+        }
+
         var pts = sample.Pts ?? sample.Dts ?? TimeSpan.Zero;
         var dts = sample.Dts ?? pts;
         if (shift > TimeSpan.Zero && dts >= shift)

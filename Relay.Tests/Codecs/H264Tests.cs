@@ -21,6 +21,28 @@ public sealed class H264Tests
         Assert.Equal(profileLevelId, sps.ProfileLevelId, ignoreCase: true);
     }
 
+    [Theory]
+    [InlineData(High1080p)]
+    [InlineData(Baseline240p)]
+    [InlineData(High444At360p)]
+    public void ParseSps_gives_the_frame_rate_of_the_vui_timing(string hex)
+    {
+        var sps = H264.ParseSps(Convert.FromHexString(hex));
+
+        Assert.Equal(30, sps.FrameRate); // encoded at videotestsrc's default 30/1 (the ingest tests check a 25 fps camera)
+    }
+
+    [Fact]
+    public void ParseSps_without_vui_timing_has_no_frame_rate()
+    {
+        // Baseline 320x240 with vui_parameters_present_flag cleared: the last byte before the VUI, its flag bit
+        // dropped, and the rbsp stop bit after it.
+        var sps = H264.ParseSps(Convert.FromHexString("6742c015d90141f9"));
+
+        Assert.Equal((320, 240), (sps.Width, sps.Height));
+        Assert.Null(sps.FrameRate);
+    }
+
     [Fact]
     public void ParseSps_rejects_a_pps()
     {

@@ -37,6 +37,7 @@ public sealed class RtspIngestTests(ITestOutputHelper output) : InteropTestBase(
         var track = stream.Tracks[0];
         Assert.Equal(Codec.H264, track.Codec);
         Assert.Equal((320, 240), (track.Width, track.Height));
+        Assert.Equal(25, track.FrameRate);
         var sps = H264.ParseSps(track.Sps.Span);
         Assert.Equal((320, 240), (sps.Width, sps.Height));
         Assert.False(track.Pps.IsEmpty);
