@@ -6,7 +6,6 @@ using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Relay.Configuration;
@@ -38,7 +37,6 @@ internal static class Policies
         services.AddWebEncoders();
         new AuthenticationBuilder(services)
             .AddScheme<AuthenticationSchemeOptions, RelayAuthenticationHandler>(RelayAuthenticationHandler.Scheme, null);
-
         services.AddSingleton<IAuthorizationHandler, ScopeHandler>();
         services.AddAuthorizationBuilder()
             .AddPolicy(Read, p => p.AddRequirements(new ScopeRequirement(AccessScopes.Read)))

@@ -19,25 +19,26 @@ internal static class TrackParameters
         }
 
         ReadOnlySpan<byte> vps = default, sps = default, pps = default;
-        foreach (var nal in AnnexB.Enumerate(accessUnit))
+        if (track.Codec == Codec.H264)
         {
-            if (track.Codec == Codec.H264)
+            FindH264ParameterSets(accessUnit, out sps, out pps);
+        }
+        else
+        {
+            foreach (var nal in AnnexB.Enumerate(accessUnit))
             {
-                switch (H264.NalType(nal[0]))
+                if (nal.Length < 2)
                 {
-                    case H264.NalSps when sps.IsEmpty:
-                        sps = nal;
-                        break;
-                    case H264.NalPps when pps.IsEmpty:
-                        pps = nal;
-                        break;
-                    case H264.NalIdr or H264.NalSlice:
-                        goto done; // parameter sets precede the first slice
+                    continue;
                 }
-            }
-            else if (nal.Length >= 2)
-            {
-                switch (H265.NalType(nal[0]))
+
+                var type = H265.NalType(nal[0]);
+                if (type < 32)
+                {
+                    break; // a VCL NAL unit: parameter sets precede it
+                }
+
+                switch (type)
                 {
                     case H265.NalVps when vps.IsEmpty:
                         vps = nal;
@@ -48,13 +49,10 @@ internal static class TrackParameters
                     case H265.NalPps when pps.IsEmpty:
                         pps = nal;
                         break;
-                    case < 32:
-                        goto done; // a VCL NAL unit
                 }
             }
         }
 
-    done:
         var changed = (!sps.IsEmpty && !sps.SequenceEqual(track.Sps.Span))
             || (!pps.IsEmpty && !pps.SequenceEqual(track.Pps.Span))
             || (!vps.IsEmpty && !vps.SequenceEqual(track.Vps.Span));
@@ -79,19 +77,8 @@ internal static class TrackParameters
             return null;
         }
 
-        bool hasSps = false, hasPps = false;
-        foreach (var nal in AnnexB.Enumerate(unit.Data.Span))
-        {
-            var type = H264.NalType(nal[0]);
-            hasSps |= type == H264.NalSps;
-            hasPps |= type == H264.NalPps;
-            if (type is H264.NalIdr or H264.NalSlice)
-            {
-                break;
-            }
-        }
-
-        if (hasSps && hasPps)
+        FindH264ParameterSets(unit.Data.Span, out var inBandSps, out var inBandPps);
+        if (!inBandSps.IsEmpty && !inBandPps.IsEmpty)
         {
             return null;
         }
@@ -111,6 +98,27 @@ internal static class TrackParameters
         complete.Dts = unit.Dts;
         complete.Marker = unit.Marker;
         return complete;
+    }
+
+    /// <summary>Finds the first SPS and PPS an H.264 access unit carries before its first slice (empty when absent).</summary>
+    private static void FindH264ParameterSets(ReadOnlySpan<byte> accessUnit, out ReadOnlySpan<byte> sps, out ReadOnlySpan<byte> pps)
+    {
+        sps = default;
+        pps = default;
+        foreach (var nal in AnnexB.Enumerate(accessUnit))
+        {
+            switch (H264.NalType(nal[0]))
+            {
+                case H264.NalSps when sps.IsEmpty:
+                    sps = nal;
+                    break;
+                case H264.NalPps when pps.IsEmpty:
+                    pps = nal;
+                    break;
+                case H264.NalIdr or H264.NalSlice:
+                    return; // parameter sets precede the first slice
+            }
+        }
     }
 
     /// <summary>Tells whether an H.264 access unit (Annex B) is a keyframe: its first slice is an IDR slice.</summary>
