@@ -169,6 +169,78 @@ internal static class H264
     public static bool HasChromaFormat(int profileIdc) =>
         profileIdc is 100 or 110 or 122 or 244 or 44 or 83 or 86 or 118 or 128 or 138 or 139 or 134 or 135;
 
+    /// <summary>
+    /// Tells whether an SEI NAL unit (header included) carries a recovery point message (payload type 6, ITU-T H.264
+    /// §D.1.8): an encoder that refreshes the picture gradually (intra refresh) marks with it where a decoder can start,
+    /// in place of IDR pictures it may never send.
+    /// </summary>
+    public static bool HasRecoveryPoint(ReadOnlySpan<byte> sei)
+    {
+        const int RecoveryPoint = 6;
+        var position = 1;
+        var zeros = 0;
+        while (true)
+        {
+            // Every pass reads at least two bytes or returns, so the loop ends with the data.
+            if (!TryReadSeiNumber(sei, ref position, ref zeros, out var type)
+                || !TryReadSeiNumber(sei, ref position, ref zeros, out var size))
+            {
+                return false; // the rbsp trailing bits, or a truncated message
+            }
+
+            if (type == RecoveryPoint)
+            {
+                return true;
+            }
+
+            for (var i = 0; i < size; i++)
+            {
+                if (NextRbspByte(sei, ref position, ref zeros) < 0)
+                {
+                    return false;
+                }
+            }
+        }
+    }
+
+    // An SEI payload type or size: 0xFF bytes add 255 each, the first other byte ends it (§7.3.2.3.1).
+    private static bool TryReadSeiNumber(ReadOnlySpan<byte> data, ref int position, ref int zeros, out int value)
+    {
+        value = 0;
+        int b;
+        do
+        {
+            b = NextRbspByte(data, ref position, ref zeros);
+            if (b < 0)
+            {
+                return false;
+            }
+
+            value += b;
+        }
+        while (b == 0xFF);
+        return true;
+    }
+
+    // The next byte of a NAL unit's payload with emulation-prevention bytes (00 00 03) left out; -1 at the end.
+    private static int NextRbspByte(ReadOnlySpan<byte> data, ref int position, ref int zeros)
+    {
+        if (zeros >= 2 && position < data.Length && data[position] == 3)
+        {
+            position++;
+            zeros = 0;
+        }
+
+        if (position >= data.Length)
+        {
+            return -1;
+        }
+
+        var b = data[position++];
+        zeros = b == 0 ? zeros + 1 : 0;
+        return b;
+    }
+
     private static void SkipScalingList(ref BitReader r, int size)
     {
         int last = 8, next = 8;

@@ -121,7 +121,10 @@ internal static class TrackParameters
         }
     }
 
-    /// <summary>Tells whether an H.264 access unit (Annex B) is a keyframe: its first slice is an IDR slice.</summary>
+    /// <summary>
+    /// Tells whether an H.264 access unit (Annex B) is a keyframe: its first slice is an IDR slice, or an SEI before
+    /// it marks a recovery point (an intra-refresh encoder's entry point; h264parse counts those as keyframes too).
+    /// </summary>
     public static bool IsH264Keyframe(ReadOnlySpan<byte> accessUnit)
     {
         foreach (var nal in AnnexB.Enumerate(accessUnit))
@@ -129,6 +132,8 @@ internal static class TrackParameters
             switch (H264.NalType(nal[0]))
             {
                 case H264.NalIdr:
+                    return true;
+                case H264.NalSei when H264.HasRecoveryPoint(nal):
                     return true;
                 case H264.NalSlice or 2 or 3 or 4: // a non-IDR slice or slice data partition
                     return false;

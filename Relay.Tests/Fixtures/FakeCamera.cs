@@ -20,6 +20,12 @@ public sealed record FakeCameraOptions
 
     public string VideoCodec { get; init; } = "h264";
 
+    /// <summary>
+    /// Gets a value indicating whether the H.264 encoder refreshes the picture gradually (x264 intra-refresh): one IDR
+    /// picture at the start, then a recovery point SEI every <see cref="Gop"/> frames instead of IDR pictures.
+    /// </summary>
+    public bool IntraRefresh { get; init; }
+
     /// <summary>Gets the videotestsrc pattern (ball moves, so consecutive pictures differ).</summary>
     public string Pattern { get; init; } = "ball";
 
@@ -99,7 +105,7 @@ public sealed class FakeCamera : IAsyncDisposable
 
             var video = o.VideoCodec == "h265"
                 ? $"x265enc tune=zerolatency speed-preset=ultrafast bitrate=500 key-int-max={o.Gop} ! rtph265pay name=pay0 pt=96"
-                : $"x264enc tune=zerolatency speed-preset=ultrafast bitrate=500 key-int-max={o.Gop} ! rtph264pay name=pay0 pt=96";
+                : $"x264enc tune=zerolatency speed-preset=ultrafast bitrate=500 key-int-max={o.Gop}{(o.IntraRefresh ? " intra-refresh=true" : string.Empty)} ! rtph264pay name=pay0 pt=96";
             var launch = $"( videotestsrc is-live=true pattern={o.Pattern} ! video/x-raw,format=I420,width={o.Width},height={o.Height},framerate={o.Fps}/1 ! {video}";
             var pay = 1;
             if (o.Audio is not null)

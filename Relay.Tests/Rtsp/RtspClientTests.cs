@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using Relay.Media;
 using Relay.Tests.Fixtures;
 using Xunit.Abstractions;
 
@@ -125,6 +126,27 @@ public sealed class RtspClientTests(ITestOutputHelper output) : InteropTestBase(
             Assert.All(sequences.Zip(sequences.Skip(1)), p => Assert.Equal((ushort)(p.First + 1), p.Second));
             await Task.Delay(TimeSpan.FromMilliseconds(330)); // the scenario: the next reader joins later in the GOP
         }
+    }
+
+    [Fact]
+    public async Task A_reader_of_an_intra_refresh_camera_starts_at_a_recovery_point()
+    {
+        // Such a camera sends one IDR picture when it starts and then only recovery points: a reader who joins later
+        // must start at the last recovery point (SPS, PPS, the recovery point SEI, a non-IDR slice), not wait for an IDR.
+        const int refresh = 10;
+        await using var camera = await FakeCamera.StartAsync(new FakeCameraOptions { IntraRefresh = true, Gop = refresh });
+        await using var relay = await StartRelayAsync(camera.Url);
+        await Eventually.WaitAsync(
+            () => relay.Streams.TryGetStream("cam1", out var stream) && stream.Hub.FramesOf(MediaKind.Video) > 3 * refresh,
+            TimeSpan.FromSeconds(20),
+            "the relay to receive three refresh periods of the camera");
+
+        var packets = await Clients.FirstVideoPacketsAsync(relay.RtspUrl("cam1"), "tcp", packets: 60);
+
+        Assert.Equal([7, 8, 6, 1], Clients.NalTypes(packets, 4));
+        var sei = packets.First(p => (p[12] & 0x1F) == 6);
+        Assert.Equal(6, sei[13]); // the SEI's first message is a recovery point
+        Assert.InRange(packets.Count, 50, 60);
     }
 
     private async Task<RelayHost> StartRelayAsync(Uri source) =>

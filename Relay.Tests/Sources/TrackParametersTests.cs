@@ -16,7 +16,12 @@ public sealed class TrackParametersTests
     [InlineData(new byte[] { 0, 0, 0, 1, 0x06, 5, 1, 0, 0, 0, 1, 0x41, 0x9A }, false)] // SEI, non-IDR slice
     [InlineData(new byte[] { 0, 0, 0, 1, 0x67, 1 }, false)] // parameter sets alone
     [InlineData(new byte[] { 1, 2, 3 }, false)] // no start code
-    public void An_h264_access_unit_is_a_keyframe_when_its_first_slice_is_idr(byte[] unit, bool keyframe)
+    [InlineData(new byte[] { 0, 0, 0, 1, 0x06, 6, 1, 0x84, 0x80, 0, 0, 0, 1, 0x41, 0x9A }, true)] // recovery point SEI, non-IDR slice
+    [InlineData(new byte[] { 0, 0, 0, 1, 0x06, 5, 3, 0, 0, 3, 1, 6, 1, 0x84, 0x80, 0, 0, 0, 1, 0x41, 0x9A }, true)] // user data (an escaped 00 00 01 in it), then a recovery point
+    [InlineData(new byte[] { 0, 0, 0, 1, 0x06, 5, 4, 6, 6, 6, 6, 0x80, 0, 0, 0, 1, 0x41, 0x9A }, false)] // 6s inside another message's payload
+    [InlineData(new byte[] { 0, 0, 0, 1, 0x06, 0xFF, 0xFF, 0, 0, 0, 1, 0x41, 0x9A }, false)] // truncated SEI
+    [InlineData(new byte[] { 0, 0, 0, 1, 0x41, 0x9A, 0, 0, 0, 1, 0x06, 6, 1, 0x84, 0x80 }, false)] // a recovery point after the first slice is not this picture's
+    public void An_h264_access_unit_is_a_keyframe_when_its_first_slice_is_idr_or_a_recovery_point_precedes_it(byte[] unit, bool keyframe)
     {
         Assert.Equal(keyframe, TrackParameters.IsH264Keyframe(unit));
     }
