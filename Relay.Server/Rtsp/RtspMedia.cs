@@ -31,7 +31,8 @@ internal sealed class RtspMedia : IStreamSubscriber, IDisposable
     private long _udpDropped;
 
     private readonly UdpTransport? _udp;
-    private UdpBatch? _batch; // guarded by _gate
+    private UdpBatch? _batch; // guarded by _gate; made when the first UDP reader plays
+    private int _udpPlaying; // guarded by _gate: how many of _playing are UDP readers
 
     public RtspMedia(StreamHub stream, RtspServerConfig config, TimeProvider time, UdpTransport? udp)
     {
@@ -124,7 +125,7 @@ internal sealed class RtspMedia : IStreamSubscriber, IDisposable
 
             if (Array.IndexOf(_playing, session) < 0)
             {
-                _playing = [.. _playing, session];
+                SetPlaying([.. _playing, session]);
             }
 
             return info;
@@ -139,7 +140,7 @@ internal sealed class RtspMedia : IStreamSubscriber, IDisposable
             var index = Array.IndexOf(_playing, session);
             if (index >= 0)
             {
-                _playing = [.. _playing[..index], .. _playing[(index + 1)..]];
+                SetPlaying([.. _playing[..index], .. _playing[(index + 1)..]]);
             }
         }
     }
@@ -211,7 +212,7 @@ internal sealed class RtspMedia : IStreamSubscriber, IDisposable
             }
 
             Cache(frame, unit);
-            var batch = _batch ??= _udp is null ? null : new UdpBatch(_udp.RtpSocket);
+            var batch = _udpPlaying == 0 || _udp is null ? null : _batch ??= new UdpBatch(_udp.RtpSocket);
             batch?.Begin(frame);
             try
             {
@@ -239,7 +240,7 @@ internal sealed class RtspMedia : IStreamSubscriber, IDisposable
             {
                 // Readers negotiated the old codec: close them; new readers get a new SDP.
                 ended = _playing;
-                _playing = [];
+                SetPlaying([]);
                 _gop.Clear();
                 Rebuild(tracks, anchorTrack);
             }
@@ -272,7 +273,7 @@ internal sealed class RtspMedia : IStreamSubscriber, IDisposable
         {
             Volatile.Write(ref _ended, true);
             ended = _playing;
-            _playing = [];
+            SetPlaying([]);
             _gop.Dispose();
             _batch?.Dispose();
             _batch = null;
@@ -289,6 +290,12 @@ internal sealed class RtspMedia : IStreamSubscriber, IDisposable
     {
         Stream.Unsubscribe(this);
         ((IStreamSubscriber)this).OnDetached();
+    }
+
+    private void SetPlaying(RtspSession[] playing)
+    {
+        _playing = playing;
+        _udpPlaying = playing.Count(s => !s.IsTcp);
     }
 
     private void Rebuild(IReadOnlyList<TrackInfo> tracks, int anchorTrack)
