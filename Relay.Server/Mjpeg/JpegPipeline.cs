@@ -1,6 +1,7 @@
 using System.Globalization;
 using Relay.Media;
 using Relay.Server.GStreamer;
+using Relay.Server.Sources;
 
 namespace Relay.Server.Mjpeg;
 
@@ -73,6 +74,14 @@ internal sealed class JpegPipeline : IAppSinkHandler, IDisposable
             $"appsrc name=src ! {parse} ! {decode} max-threads=1 output-corrupt=false ! {rate}videoscale ! videoconvert ! video/x-raw,format=I420,width={width},height={height},pixel-aspect-ratio=1/1 ! jpegenc quality={quality} ! appsink name=sink");
         return new JpegPipeline(description, onPicture, onError, caps);
     }
+
+    /// <summary>
+    /// Tells whether <paramref name="keyframe"/> of <paramref name="track"/> decodes to a whole picture alone. An H.264
+    /// recovery point (an intra-refresh camera's keyframe) does not: the frames after it complete the picture, and
+    /// the decoder (output-corrupt=false) gives no picture before that.
+    /// </summary>
+    public static bool DecodesAlone(TrackInfo track, AccessUnit keyframe) =>
+        track.Codec != Codec.H264 || TrackParameters.IsH264Idr(keyframe.Data.Span);
 
     /// <summary>Gets the picture size for <paramref name="width"/> (null: the track's own) keeping the track's aspect ratio, never upscaled, even numbers.</summary>
     public static (int Width, int Height) Size(TrackInfo track, int? width)

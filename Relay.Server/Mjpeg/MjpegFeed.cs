@@ -208,9 +208,10 @@ internal sealed partial class MjpegFeed : IAsyncDisposable
                 _shape = (track.Codec, width, height);
             }
 
-            // Keyframes alone are enough when they come at least as often as pictures are wanted.
+            // Keyframes alone are enough when they come at least as often as pictures are wanted, and each decodes
+            // to a whole picture (an intra-refresh camera's recovery points need the frames after them).
             var interval = _stream.Statistics.KeyframeInterval.TotalSeconds;
-            _keyframesOnly = interval > 0 && _fps * interval <= 1.05;
+            _keyframesOnly = interval > 0 && _fps * interval <= 1.05 && JpegPipeline.DecodesAlone(track, unit);
             _synced = true;
             if (_keyframesOnly)
             {

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Globalization;
 using Microsoft.Extensions.Logging;
 using Relay.Configuration;
+using Relay.Media;
 using Relay.Server.Streams;
 
 namespace Relay.Server.Mjpeg;
@@ -122,21 +123,95 @@ internal sealed partial class SnapshotService
             return null;
         }
 
+        RefreshFeeder? feeder = null;
         try
         {
-            pipeline.Push(keyframe.Unit);
-            pipeline.EndOfStream();
+            if (JpegPipeline.DecodesAlone(keyframe.Track, keyframe.Unit))
+            {
+                pipeline.Push(keyframe.Unit);
+                pipeline.EndOfStream();
+            }
+            else
+            {
+                // A recovery point: the frames after it (cached, then live) go in until the decoder has a whole picture.
+                var subscriber = new RefreshFeeder(pipeline, keyframe.Unit.Dts);
+                stream.Subscribe(subscriber, StartAt.Keyframe); // throws when the stream was removed
+                feeder = subscriber;
+            }
+
             return await picture.Task.WaitAsync(DecodeTimeout, _time);
         }
-        catch (Exception e) when (e is TimeoutException or InvalidOperationException)
+        catch (Exception e) when (e is TimeoutException or InvalidOperationException or ObjectDisposedException)
         {
             Log.Failed(_logger, stream.Name, e.Message);
             return null;
         }
         finally
         {
+            if (feeder is not null)
+            {
+                stream.Unsubscribe(feeder); // no unit is pushed after this
+            }
+
             // Stopping joins the pipeline's threads: off the streaming thread that completed the task.
             await Task.Run(pipeline.Dispose);
+        }
+    }
+
+    /// <summary>
+    /// Pushes a stream's video frames into a snapshot's decoder from the keyframe at or after a time, under the
+    /// stream's lock as they come (the cached GOP first). At most <see cref="MaxUnits"/>: the decode timeout ends a
+    /// longer wait anyway.
+    /// </summary>
+    private sealed class RefreshFeeder(JpegPipeline pipeline, TimeSpan from) : IStreamSubscriber
+    {
+        private const int MaxUnits = 600;
+        private int _anchor = -1;
+        private int _pushed;
+        private bool _started;
+
+        public void OnAttached(IReadOnlyList<TrackInfo> tracks, int anchorTrack, IReadOnlyList<AccessUnit> gop)
+        {
+            _anchor = anchorTrack;
+            foreach (var unit in gop)
+            {
+                Feed(unit);
+            }
+        }
+
+        public void OnAccessUnit(AccessUnit unit) => Feed(unit);
+
+        public void OnTracksChanged(IReadOnlyList<TrackInfo> tracks, int anchorTrack, bool codecChanged)
+        {
+            _anchor = anchorTrack;
+            if (codecChanged)
+            {
+                _pushed = MaxUnits; // the decoder was made for the old codec
+            }
+        }
+
+        public void OnDetached()
+        {
+        }
+
+        private void Feed(AccessUnit unit)
+        {
+            if (unit.TrackIndex != _anchor || _pushed >= MaxUnits)
+            {
+                return;
+            }
+
+            if (!_started)
+            {
+                if (!unit.IsKeyframe || unit.Dts < from)
+                {
+                    return;
+                }
+
+                _started = true;
+            }
+
+            _pushed = pipeline.Push(unit) ? _pushed + 1 : MaxUnits;
         }
     }
 

@@ -127,20 +127,32 @@ internal static class TrackParameters
     /// </summary>
     public static bool IsH264Keyframe(ReadOnlySpan<byte> accessUnit)
     {
+        var first = FirstH264Slice(accessUnit, out var recoveryPoint);
+        return first == H264.NalIdr || (first != 0 && recoveryPoint);
+    }
+
+    /// <summary>
+    /// Tells whether an H.264 access unit's first slice is an IDR slice: a picture that decodes alone. A recovery
+    /// point needs the frames after it decoded too before its picture is whole.
+    /// </summary>
+    public static bool IsH264Idr(ReadOnlySpan<byte> accessUnit) => FirstH264Slice(accessUnit, out _) == H264.NalIdr;
+
+    // The NAL unit type of an access unit's first slice (1-5; 0 for none) and whether an SEI before it marks a recovery point.
+    private static int FirstH264Slice(ReadOnlySpan<byte> accessUnit, out bool recoveryPoint)
+    {
+        recoveryPoint = false;
         foreach (var nal in AnnexB.Enumerate(accessUnit))
         {
-            switch (H264.NalType(nal[0]))
+            var type = H264.NalType(nal[0]);
+            if (type is >= H264.NalSlice and <= H264.NalIdr) // a slice or slice data partition
             {
-                case H264.NalIdr:
-                    return true;
-                case H264.NalSei when H264.HasRecoveryPoint(nal):
-                    return true;
-                case H264.NalSlice or 2 or 3 or 4: // a non-IDR slice or slice data partition
-                    return false;
+                return type;
             }
+
+            recoveryPoint |= type == H264.NalSei && H264.HasRecoveryPoint(nal);
         }
 
-        return false;
+        return 0;
     }
 
     /// <summary>Applies the caps of a parsed track (picture size, frame rate, AAC codec_data, rate, channels).</summary>

@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Sockets;
 using System.Text;
+using Relay.Media;
 using Relay.Tests.Fixtures;
 using Xunit.Abstractions;
 
@@ -58,6 +59,29 @@ public sealed class JpegOutputTests(ITestOutputHelper output) : InteropTestBase(
 
         Output.WriteLine(string.Join(", ", timings.Select(t => $"{t.TotalMilliseconds:0} ms")));
         Assert.All(timings, t => Assert.InRange(t, TimeSpan.Zero, TimeSpan.FromSeconds(2)));
+    }
+
+    [Fact]
+    public async Task A_snapshot_and_slow_mjpeg_of_an_intra_refresh_camera_are_whole_pictures()
+    {
+        // Such a camera has no IDR picture after its first, only recovery points: a picture needs the frames that
+        // follow one decoded too (a recovery point alone is mostly grey, or nothing). The ball pattern is black
+        // around a small ball, so a whole picture is dark.
+        const int refresh = 10;
+        await using var camera = await FakeCamera.StartAsync(new FakeCameraOptions { IntraRefresh = true, Gop = refresh, Width = 320, Height = 240 });
+        await using var relay = await RelayHost.StartAsync(new Dictionary<string, string?> { ["Relay:Streams:cam:Source"] = camera.Url.ToString() }, Logs);
+        Assert.True(relay.Streams.TryGetStream("cam", out var runtime));
+        await Eventually.WaitAsync(() => runtime.Hub.FramesOf(MediaKind.Video) > 3 * refresh, Timeout, "three refresh periods of the camera");
+        using var http = new HttpClient { BaseAddress = relay.HttpBase };
+
+        using var snapshot = await http.GetAsync("/streams/cam/snapshot.jpg");
+        Assert.Equal(HttpStatusCode.OK, snapshot.StatusCode);
+        Assert.InRange(await MeanLumaAsync(await snapshot.Content.ReadAsByteArrayAsync()), 0, 60);
+
+        await using var viewer = MjpegViewerClient.Start(new Uri(relay.HttpBase, "/streams/cam/mjpeg?fps=1")); // keyframes only, were they whole
+        await Eventually.WaitAsync(() => viewer.Pictures.Count > 0 || viewer.Failure is not null, Timeout, "the MJPEG viewer's first picture");
+        Assert.Null(viewer.Failure);
+        Assert.InRange(await MeanLumaAsync(viewer.Pictures.First().Picture), 0, 60);
     }
 
     [Fact]
@@ -145,5 +169,29 @@ public sealed class JpegOutputTests(ITestOutputHelper output) : InteropTestBase(
         Assert.Equal(status, response.StatusCode);
         Assert.Equal(new MediaTypeHeaderValue("application/problem+json").MediaType, response.Content.Headers.ContentType?.MediaType);
         Assert.Contains("\"detail\"", body, StringComparison.Ordinal);
+    }
+
+    // The mean brightness (0-255) of a JPEG picture, decoded by GStreamer.
+    private static async Task<double> MeanLumaAsync(byte[] jpeg)
+    {
+        var input = Path.GetTempFileName();
+        var raw = Path.GetTempFileName();
+        try
+        {
+            await File.WriteAllBytesAsync(input, jpeg);
+            var result = await ExternalProcess.RunAsync(
+                "gst-launch-1.0",
+                ["-q", "filesrc", $"location={input}", "!", "jpegdec", "!", "videoconvert", "!", "video/x-raw,format=GRAY8", "!", "filesink", $"location={raw}"],
+                Timeout);
+            Assert.True(result.ExitCode == 0, result.Stderr);
+            var pixels = await File.ReadAllBytesAsync(raw);
+            Assert.NotEmpty(pixels);
+            return pixels.Average(p => (double)p);
+        }
+        finally
+        {
+            File.Delete(input);
+            File.Delete(raw);
+        }
     }
 }
