@@ -54,6 +54,27 @@ internal ref struct BitReader
         return value;
     }
 
+    /// <summary>Reads the next whole byte (the reader must be at a byte boundary); false at the end of the data.</summary>
+    /// <exception cref="InvalidOperationException">The reader is inside a byte.</exception>
+    public bool TryReadByte(out byte value)
+    {
+        if (_bit != 0)
+        {
+            throw new InvalidOperationException("Not at a byte boundary.");
+        }
+
+        SkipEmulationPrevention();
+        if (_byte >= _data.Length)
+        {
+            value = 0;
+            return false;
+        }
+
+        value = _data[_byte++];
+        _zeros = value == 0 ? _zeros + 1 : 0;
+        return true;
+    }
+
     /// <summary>Skips <paramref name="count"/> bits.</summary>
     public void Skip(int count)
     {

@@ -177,13 +177,11 @@ internal static class H264
     public static bool HasRecoveryPoint(ReadOnlySpan<byte> sei)
     {
         const int RecoveryPoint = 6;
-        var position = 1;
-        var zeros = 0;
+        var r = new BitReader(sei.Length > 0 ? sei[1..] : sei);
         while (true)
         {
             // Every pass reads at least two bytes or returns, so the loop ends with the data.
-            if (!TryReadSeiNumber(sei, ref position, ref zeros, out var type)
-                || !TryReadSeiNumber(sei, ref position, ref zeros, out var size))
+            if (!TryReadSeiNumber(ref r, out var type) || !TryReadSeiNumber(ref r, out var size))
             {
                 return false; // the rbsp trailing bits, or a truncated message
             }
@@ -195,7 +193,7 @@ internal static class H264
 
             for (var i = 0; i < size; i++)
             {
-                if (NextRbspByte(sei, ref position, ref zeros) < 0)
+                if (!r.TryReadByte(out _))
                 {
                     return false;
                 }
@@ -204,14 +202,13 @@ internal static class H264
     }
 
     // An SEI payload type or size: 0xFF bytes add 255 each, the first other byte ends it (§7.3.2.3.1).
-    private static bool TryReadSeiNumber(ReadOnlySpan<byte> data, ref int position, ref int zeros, out int value)
+    private static bool TryReadSeiNumber(ref BitReader r, out int value)
     {
         value = 0;
-        int b;
+        byte b;
         do
         {
-            b = NextRbspByte(data, ref position, ref zeros);
-            if (b < 0)
+            if (!r.TryReadByte(out b))
             {
                 return false;
             }
@@ -220,25 +217,6 @@ internal static class H264
         }
         while (b == 0xFF);
         return true;
-    }
-
-    // The next byte of a NAL unit's payload with emulation-prevention bytes (00 00 03) left out; -1 at the end.
-    private static int NextRbspByte(ReadOnlySpan<byte> data, ref int position, ref int zeros)
-    {
-        if (zeros >= 2 && position < data.Length && data[position] == 3)
-        {
-            position++;
-            zeros = 0;
-        }
-
-        if (position >= data.Length)
-        {
-            return -1;
-        }
-
-        var b = data[position++];
-        zeros = b == 0 ? zeros + 1 : 0;
-        return b;
     }
 
     private static void SkipScalingList(ref BitReader r, int size)
